@@ -1,0 +1,3 @@
+//! apiserver (being built; see the issue that owns src/apiserver/).
+
+pub mod cli;

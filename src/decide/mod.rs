@@ -1,0 +1,3 @@
+//! decide (being built; see the issue that owns src/decide/).
+
+pub mod cli;

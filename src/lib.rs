@@ -1,0 +1,14 @@
+//! gatebench: measures whether TokenReview + caching is enough for a Kubernetes alert gateway, or mTLS is due.
+#![forbid(unsafe_code)]
+
+pub mod affinity;
+pub mod apiserver;
+pub mod decide;
+pub mod gateway;
+pub mod kind;
+pub mod kubesetup;
+pub mod pki;
+pub mod promtext;
+pub mod report;
+pub mod results;
+pub mod tls;
