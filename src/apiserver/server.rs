@@ -20,6 +20,7 @@ use tokio_rustls::TlsAcceptor;
 use super::faults::{FaultConfig, Faults};
 use super::handlers::{self, State};
 use super::metrics::Metrics;
+use super::reset_stream::{ResetFlag, ResettableStream};
 use super::store::Store;
 use super::tokens::Keys;
 use super::{Config, Result, bootstrap, certs, kubeconfig};
@@ -180,8 +181,18 @@ async fn accept_loop(
         let acceptor = acceptor.clone();
         let state = state.clone();
         tokio::spawn(async move {
-            let service =
-                hyper::service::service_fn(move |request| handlers::handle(state.clone(), request));
+            let flag = ResetFlag::default();
+            let stream = ResettableStream::new(stream, flag.clone());
+            let service = hyper::service::service_fn(move |request| {
+                let (state, flag) = (state.clone(), flag.clone());
+                async move {
+                    let answer = handlers::handle(state, request).await;
+                    if answer.is_err() {
+                        flag.trip();
+                    }
+                    answer
+                }
+            });
             let builder = auto::Builder::new(TokioExecutor::new());
             let result = match acceptor {
                 Some(acceptor) => match acceptor.accept(stream).await {
