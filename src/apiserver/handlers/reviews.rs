@@ -254,7 +254,7 @@ pub fn token_request(state: &State, info: &RequestInfo, body: &[u8]) -> HttpResp
         Ok(token) => token,
         Err(error) => {
             tracing::error!(%error, "signing a token failed");
-            return status::internal_error();
+            return status::internal("signing the token failed");
         }
     };
     let expires = jiff::Timestamp::from_second(now + expiration_secs)
