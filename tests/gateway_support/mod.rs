@@ -123,3 +123,50 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A dev PKI in a temp dir (CA, server cert, `clients` client certs with O = `org`).
+pub fn pki(clients: u32, org: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    gatebench::pki::generate(&gatebench::pki::Args {
+        out: dir.path().to_path_buf(),
+        clients,
+        client_cn_prefix: "client-".into(),
+        client_org: org.into(),
+    })
+    .unwrap();
+    dir
+}
+
+/// Points `config` at the PKI for TLS (+ client CA).
+pub fn use_pki(config: &mut Config, dir: &std::path::Path) {
+    config.tls_cert = Some(dir.join("server.pem"));
+    config.tls_key = Some(dir.join("server-key.pem"));
+    config.client_ca = Some(dir.join("ca.pem"));
+}
+
+/// A fresh client (no pooled connections, so each request does a new handshake) trusting
+/// `ca_dir`'s CA, presenting `client-<i>` of `cert_dir` when given.
+pub fn tls_client(
+    ca_dir: &std::path::Path,
+    cert: Option<(&std::path::Path, u32)>,
+) -> reqwest::Client {
+    gatebench::tls::install_crypto_provider();
+    let ca =
+        reqwest::Certificate::from_pem(&std::fs::read(ca_dir.join("ca.pem")).unwrap()).unwrap();
+    let mut builder = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(20));
+    if let Some((dir, i)) = cert {
+        let mut pem = std::fs::read(dir.join(format!("client-{i}.pem"))).unwrap();
+        pem.extend(std::fs::read(dir.join(format!("client-{i}-key.pem"))).unwrap());
+        builder = builder.identity(reqwest::Identity::from_pem(&pem).unwrap());
+    }
+    builder.build().unwrap()
+}
+
+/// A kube config whose API server refuses connections: start-up of cert modes never calls it,
+/// and every SAR fails closed.
+pub fn dead_kube() -> kube::Config {
+    kube::Config::new("http://127.0.0.1:1".parse().unwrap())
+}
