@@ -18,7 +18,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
     keepalive_target.client.new_connection = false;
     let mut fresh_target = ctx.target_with(Arc::clone(&ctx.credentials));
     fresh_target.client.new_connection = true;
-    let request = || round_robin(ctx, ctx.credentials.len(), 3);
+    let request = |seed| round_robin(ctx, ctx.credentials.len(), seed);
     let duration = ctx.duration();
     let keep = fixed_rate_phase(
         ctx,
@@ -26,7 +26,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
         "keepalive",
         rate,
         duration,
-        request(),
+        request(3),
     )
     .await?;
     let fresh = fixed_rate_phase(
@@ -35,7 +35,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
         "new-connection",
         rate,
         duration,
-        request(),
+        request(4),
     )
     .await?;
     let result = HandshakeResult {

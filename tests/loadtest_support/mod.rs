@@ -21,7 +21,7 @@ pub async fn spawn_gatebench(args: &[String]) -> Proc {
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .expect("spawn gatebench");
