@@ -84,14 +84,20 @@ async fn revoke(ctx: &Context) -> Result<()> {
     }
 }
 
-/// First refusal (401/403) of the revoked identity among requests sent after the revocation.
+/// First refusal (401/403, or a failed handshake for a CRL) of the revoked identity among requests sent after the revocation.
 pub fn judge(method: &str, records: &[RequestRecord], revoked_offset_us: u64) -> RevocationResult {
     let mut after: Vec<&RequestRecord> = records
         .iter()
         .filter(|r| r.identity == REVOKED && r.intended_offset_us >= revoked_offset_us)
         .collect();
     after.sort_by_key(|r| r.intended_offset_us);
-    let refused = |r: &&&RequestRecord| matches!(r.outcome, Outcome::Status(401 | 403));
+    // A revoked client certificate is refused in the TLS handshake, before any HTTP status.
+    let by_crl = method == "crl";
+    let refused = |r: &&&RequestRecord| match r.outcome {
+        Outcome::Status(401 | 403) => true,
+        Outcome::Error(_) => by_crl,
+        Outcome::Status(_) => false,
+    };
     let delay_ms = after
         .iter()
         .find(refused)
@@ -140,5 +146,12 @@ mod tests {
         assert_eq!(r.accepted_after_revocation, 3);
         assert_eq!(r.observed_for_ms, 1501);
         assert_eq!(judge("crl", &records[..2], 500_000).delay_ms, None);
+        let mut tls = records.clone();
+        tls[3].outcome = Outcome::Error("tls");
+        assert_eq!(judge("crl", &tls, 500_000).delay_ms, Some(401));
+        assert_eq!(
+            judge("serviceaccount-delete", &tls, 500_000).delay_ms,
+            Some(1001)
+        );
     }
 }
