@@ -18,9 +18,18 @@ use std::time::Duration;
 fn write_log(path: &Path, seconds: &[Histogram<u64>]) {
     let mut buf = Vec::new();
     let mut serializer = V2DeflateSerializer::new();
-    let mut writer = IntervalLogWriterBuilder::new().begin_log_with(&mut buf, &mut serializer).unwrap();
+    let mut writer = IntervalLogWriterBuilder::new()
+        .begin_log_with(&mut buf, &mut serializer)
+        .unwrap();
     for (i, h) in seconds.iter().enumerate() {
-        writer.write_histogram(h, Duration::from_secs(i as u64), Duration::from_secs(1), None).unwrap();
+        writer
+            .write_histogram(
+                h,
+                Duration::from_secs(i as u64),
+                Duration::from_secs(1),
+                None,
+            )
+            .unwrap();
     }
     drop(writer);
     std::fs::write(path, buf).unwrap();
@@ -39,7 +48,14 @@ fn summary(pod: usize, samples: u64, limited: bool) -> LoadSummary {
         identities: 10,
         status_counts: BTreeMap::from([("201".into(), samples - 2), ("503".into(), 2)]),
         errors: BTreeMap::from([("timeout".into(), pod as u64)]),
-        timeseries: (0..3).map(|t| SecondSample { t_secs: t, requests: 100, errors: 1, p99_us: 1_000 + pod as u64 }).collect(),
+        timeseries: (0..3)
+            .map(|t| SecondSample {
+                t_secs: t,
+                requests: 100,
+                errors: 1,
+                p99_us: 1_000 + pod as u64,
+            })
+            .collect(),
         generator: GeneratorLimit {
             limited,
             reason: limited.then(|| "generator CPU 98%".into()),
@@ -66,7 +82,10 @@ fn three_pods_merge_into_the_histogram_of_all_samples() {
         for _ in 0..3 {
             let mut h = Histogram::<u64>::new(3).unwrap();
             for _ in 0..(300 + 100 * pod) {
-                let us = (rng.random_range(200.0..1_500.0) * scale * if rng.random_bool(0.01) { 50.0 } else { 1.0 }) as u64;
+                let us = (rng.random_range(200.0..1_500.0)
+                    * scale
+                    * if rng.random_bool(0.01) { 50.0 } else { 1.0 })
+                    as u64;
                 h.record(us).unwrap();
                 all.record(us).unwrap();
                 samples += 1;
@@ -75,7 +94,11 @@ fn three_pods_merge_into_the_histogram_of_all_samples() {
         }
         total_samples += samples;
         write_log(&dir.join("hist.hlog"), &seconds);
-        std::fs::write(dir.join("summary.json"), serde_json::to_string(&summary(pod, samples, pod == 2)).unwrap()).unwrap();
+        std::fs::write(
+            dir.join("summary.json"),
+            serde_json::to_string(&summary(pod, samples, pod == 2)).unwrap(),
+        )
+        .unwrap();
         dirs.push(dir);
     }
     let out = tmp.path().join("merged.json");
@@ -91,11 +114,17 @@ fn three_pods_merge_into_the_histogram_of_all_samples() {
         .status()
         .unwrap();
     assert!(status.success());
-    let merged: LoadSummary = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let merged: LoadSummary =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
 
     assert_eq!(merged.latency_us.count, total_samples);
     assert_eq!(merged.latency_us.count, all.len());
-    for (q, got) in [(0.5, merged.latency_us.p50), (0.9, merged.latency_us.p90), (0.99, merged.latency_us.p99), (0.999, merged.latency_us.p999)] {
+    for (q, got) in [
+        (0.5, merged.latency_us.p50),
+        (0.9, merged.latency_us.p90),
+        (0.99, merged.latency_us.p99),
+        (0.999, merged.latency_us.p999),
+    ] {
         assert_eq!(got, all.value_at_quantile(q), "quantile {q}");
     }
     assert_eq!(merged.latency_us.max, all.max());
@@ -114,14 +143,20 @@ fn three_pods_merge_into_the_histogram_of_all_samples() {
     assert!(merged.generator.limited);
     let reason = merged.generator.reason.unwrap();
     assert_eq!(reason.matches("cores").count(), 3, "{reason}");
-    assert!(reason.contains("pod-2/summary.json: limited (generator CPU 98%)"), "{reason}");
+    assert!(
+        reason.contains("pod-2/summary.json: limited (generator CPU 98%)"),
+        "{reason}"
+    );
     assert!((merged.generator.cpu_cores_used - 1.5).abs() < 1e-9);
 
     // The merged log reads back as the same distribution.
     let back = read_interval_log(&std::fs::read(&hlog).unwrap()).unwrap();
     assert_eq!(back.len(), all.len());
     assert_eq!(back.value_at_quantile(0.99), all.value_at_quantile(0.99));
-    assert_eq!(merged.histogram_log.as_deref(), Some(hlog.to_str().unwrap()));
+    assert_eq!(
+        merged.histogram_log.as_deref(),
+        Some(hlog.to_str().unwrap())
+    );
 }
 
 #[test]
@@ -156,7 +191,11 @@ fn report_rerenders_results_json() {
     let tmp = tempfile::tempdir().unwrap();
     let results_path = tmp.path().join("results.json");
     let html_path = tmp.path().join("out/decision.html");
-    std::fs::write(&results_path, serde_json::to_string_pretty(&report_fixtures::keep_baseline()).unwrap()).unwrap();
+    std::fs::write(
+        &results_path,
+        serde_json::to_string_pretty(&report_fixtures::keep_baseline()).unwrap(),
+    )
+    .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_gatebench"))
         .args(["report", "--results"])
         .arg(&results_path)
@@ -164,8 +203,15 @@ fn report_rerenders_results_json() {
         .arg(&html_path)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("Keep TokenReview + cache"));
     let html = std::fs::read_to_string(&html_path).unwrap();
-    assert_eq!(html, gatebench::report::render_html(&report_fixtures::keep_baseline()));
+    assert_eq!(
+        html,
+        gatebench::report::render_html(&report_fixtures::keep_baseline())
+    );
 }

@@ -51,7 +51,10 @@ pub fn api_calls(results: &Results) -> Chart {
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(72)
-                .build_cartesian_2d((x_lo..x_hi).log_scale(), (floor / 1.5..y_hi).log_scale())
+                .build_cartesian_2d(
+                    (x_lo..x_hi).log_scale(),
+                    (floor / 1.5..y_hi * 8.0).log_scale(),
+                )
                 .map_err(de)?;
             chart
                 .configure_mesh()
@@ -59,6 +62,7 @@ pub fn api_calls(results: &Results) -> Chart {
                 .y_desc("auth API calls / min")
                 .x_label_formatter(&|x| numfmt::rps(*x))
                 .y_label_formatter(&|y| numfmt::rps(*y))
+                .max_light_lines(4)
                 .label_style(font(12))
                 .draw()
                 .map_err(de)?;

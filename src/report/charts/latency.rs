@@ -64,7 +64,7 @@ pub fn spectrum(results: &Results) -> Chart {
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(64)
-                .build_cartesian_2d((1.5f64..x_hi).log_scale(), (y_lo..y_hi).log_scale())
+                .build_cartesian_2d((1.5f64..x_hi).log_scale(), (y_lo..y_hi * 8.0).log_scale())
                 .map_err(de)?;
             chart
                 .configure_mesh()
@@ -104,65 +104,75 @@ pub fn spectrum(results: &Results) -> Chart {
     }
 }
 
+/// One mode on the p99-vs-rate chart.
+struct RateSeries {
+    mode: String,
+    /// Saturation steps (or steady runs when there was no ramp), by offered rate.
+    line: Vec<(f64, f64)>,
+    steady: Vec<(f64, f64)>,
+}
+
 /// p99 against offered rate per mode, from saturation steps and steady runs.
 pub fn p99_vs_rps(results: &Results) -> Chart {
     let title = "p99 latency against offered rate".to_string();
     let slo_ms = results.settings.slo_p99_us as f64 / 1_000.0;
-    let series: Vec<(String, Vec<(f64, f64)>)> = figures::modes(results)
+    // The line follows the saturation ramp where there is one (one run, one method); steady
+    // runs are separate measurements and are drawn as open markers, not joined to it.
+    let series: Vec<RateSeries> = figures::modes(results)
         .into_iter()
         .filter_map(|mode| {
-            let mut points: Vec<(f64, f64)> = figures::runs_of(results, Scenario::Steady, &mode)
-                .filter(|(_, l)| l.latency_us.count > 0)
-                .map(|(run, l)| (run.offered_rps, l.latency_us.p99 as f64 / 1_000.0))
-                .chain(
-                    figures::runs_of(results, Scenario::Saturation, &mode).flat_map(|(_, l)| {
-                        l.steps
-                            .iter()
-                            .filter(|s| s.latency_us.count > 0)
-                            .map(|s| (s.offered_rps, s.latency_us.p99 as f64 / 1_000.0))
-                    }),
-                )
-                .filter(|(x, y)| *x > 0.0 && *y > 0.0)
+            let p99_ms = |l: &crate::results::LatencyUs| {
+                (l.count > 0 && l.p99 > 0).then(|| l.p99 as f64 / 1_000.0)
+            };
+            let steady: Vec<(f64, f64)> = figures::runs_of(results, Scenario::Steady, &mode)
+                .filter(|(run, _)| run.offered_rps > 0.0)
+                .filter_map(|(run, l)| Some((run.offered_rps, p99_ms(&l.latency_us)?)))
                 .collect();
-            points.sort_by(|a, b| a.0.total_cmp(&b.0));
-            (!points.is_empty()).then_some((mode, points))
+            let mut ramp: Vec<(f64, f64)> = figures::runs_of(results, Scenario::Saturation, &mode)
+                .flat_map(|(_, l)| l.steps.iter())
+                .filter(|s| s.offered_rps > 0.0)
+                .filter_map(|s| Some((s.offered_rps, p99_ms(&s.latency_us)?)))
+                .collect();
+            let line = if ramp.is_empty() {
+                steady.clone()
+            } else {
+                std::mem::take(&mut ramp)
+            };
+            let mut line = line;
+            line.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (!line.is_empty()).then_some(RateSeries { mode, line, steady })
         })
         .collect();
     let caption = format!(
         "Each line is one mode; vertical marks at the note's 100 / 1,000 / 10,000 RPS, the dashed \
-         line is the p99 SLO ({}). Where a line crosses the SLO is where that mode stops holding.",
+         line is the p99 SLO ({}). Lines follow the saturation ramp; open circles are steady \
+         runs. Where a line crosses the SLO is where that mode stops holding.",
         numfmt::latency_us(results.settings.slo_p99_us)
     );
     let svg = if series.is_empty() {
         empty(&title, "no steady or saturation run with latency data")
     } else {
         render(&title, |root| {
-            let (x_lo, x_hi) = log_range(
+            let all = || {
                 series
                     .iter()
-                    .flat_map(|(_, p)| p.iter().map(|(x, _)| *x))
-                    .chain(RATE_MARKS),
-                1.0,
-            );
-            let (y_lo, y_hi) = log_range(
-                series
-                    .iter()
-                    .flat_map(|(_, p)| p.iter().map(|(_, y)| *y))
-                    .chain([slo_ms]),
-                0.001,
-            );
+                    .flat_map(|s| s.line.iter().chain(s.steady.iter()))
+            };
+            let (x_lo, x_hi) = log_range(all().map(|(x, _)| *x).chain(RATE_MARKS), 1.0);
+            let (y_lo, y_hi) = log_range(all().map(|(_, y)| *y).chain([slo_ms]), 0.001);
             let mut chart = ChartBuilder::on(root)
                 .caption(&title, font(18))
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(64)
-                .build_cartesian_2d((x_lo..x_hi).log_scale(), (y_lo..y_hi).log_scale())
+                .build_cartesian_2d((x_lo..x_hi).log_scale(), (y_lo..y_hi * 8.0).log_scale())
                 .map_err(de)?;
             chart
                 .configure_mesh()
                 .x_desc("offered RPS")
                 .y_desc("p99 (ms)")
                 .x_label_formatter(&|x| numfmt::rps(*x))
+                .max_light_lines(4)
                 .label_style(font(12))
                 .draw()
                 .map_err(de)?;
@@ -170,14 +180,14 @@ pub fn p99_vs_rps(results: &Results) -> Chart {
             for mark in RATE_MARKS {
                 chart
                     .draw_series(LineSeries::new(
-                        [(mark, y_lo), (mark, y_hi)],
+                        [(mark, y_lo), (mark, y_hi * 8.0)],
                         grey.stroke_width(1),
                     ))
                     .map_err(de)?;
                 chart
                     .draw_series([Text::new(
-                        format!("{} RPS", numfmt::rps(mark)),
-                        (mark, y_hi / 1.2),
+                        format!(" {} RPS", numfmt::rps(mark)),
+                        (mark, y_lo * 1.15),
                         font(11),
                     )])
                     .map_err(de)?;
@@ -192,17 +202,24 @@ pub fn p99_vs_rps(results: &Results) -> Chart {
                 .map_err(de)?
                 .label("p99 SLO")
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-            for (mode, points) in &series {
-                let color = mode_color(mode);
+            for s in &series {
+                let color = mode_color(&s.mode);
                 chart
-                    .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                    .draw_series(LineSeries::new(s.line.clone(), color.stroke_width(2)))
                     .map_err(de)?
-                    .label(mode.as_str())
+                    .label(s.mode.as_str())
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                     });
                 chart
-                    .draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())))
+                    .draw_series(s.line.iter().map(|p| Circle::new(*p, 3, color.filled())))
+                    .map_err(de)?;
+                chart
+                    .draw_series(
+                        s.steady
+                            .iter()
+                            .map(|p| Circle::new(*p, 5, color.stroke_width(2))),
+                    )
                     .map_err(de)?;
             }
             chart

@@ -9,6 +9,7 @@ mod resilience;
 use crate::results::Results;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 pub use cache::{api_calls, hit_ratio_vs_churn};
 pub use latency::{p99_vs_rps, spectrum};
@@ -90,12 +91,7 @@ pub(crate) fn empty(title: &str, why: &str) -> String {
             [(1, 1), (w - 2, h - 2)],
             BLACK.stroke_width(1),
         ));
-        let centre = |size| {
-            font(size).pos(plotters::style::text_anchor::Pos::new(
-                plotters::style::text_anchor::HPos::Center,
-                plotters::style::text_anchor::VPos::Center,
-            ))
-        };
+        let centre = |size| font(size).pos(Pos::new(HPos::Center, VPos::Center));
         let _ = root.draw(&Text::new(
             title.to_string(),
             (w / 2, h / 2 - 20),

@@ -5,6 +5,7 @@ use super::{Chart, de, empty, font, mode_color, render};
 use crate::report::{figures, numfmt};
 use crate::results::{Results, Scenario};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One bar of the revocation chart.
 struct Bar {
@@ -49,64 +50,55 @@ pub fn revocation_delay(results: &Results) -> Chart {
                 .fold(ttl, f64::max)
                 .max(1.0)
                 * 1.2;
-            let n = bars.len();
+            let n = bars.len() as f64;
+            let centre_top = font(12).pos(Pos::new(HPos::Center, VPos::Top));
+            let centre_bottom = font(11).pos(Pos::new(HPos::Center, VPos::Bottom));
             let mut chart = ChartBuilder::on(root)
                 .caption(&title, font(18))
                 .margin(12)
-                .x_label_area_size(40)
+                .x_label_area_size(44)
                 .y_label_area_size(56)
-                .build_cartesian_2d((0..n).into_segmented(), 0f64..y_hi)
+                .build_cartesian_2d(0f64..n, 0f64..y_hi)
                 .map_err(de)?;
+            // Bars sit on categories, so the x axis gets no numeric labels; each bar is named
+            // below the axis instead.
             chart
                 .configure_mesh()
                 .disable_x_mesh()
-                .x_desc("mode (revocation method)")
+                .x_labels(0)
                 .y_desc("seconds to first refusal")
-                .x_label_formatter(&|v| match v {
-                    SegmentValue::CenterOf(i) => {
-                        bars.get(*i).map(|b| b.label.clone()).unwrap_or_default()
-                    }
-                    _ => String::new(),
-                })
                 .label_style(font(12))
                 .draw()
                 .map_err(de)?;
-            chart
-                .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                    let color = mode_color(&b.mode);
-                    let style = if b.refused {
-                        color.filled()
-                    } else {
-                        color.mix(0.3).filled()
-                    };
-                    let mut rect = Rectangle::new(
-                        [
-                            (SegmentValue::Exact(i), 0.0),
-                            (SegmentValue::Exact(i + 1), b.secs_real),
-                        ],
-                        style,
-                    );
-                    rect.set_margin(0, 0, 12, 12);
-                    rect
-                }))
-                .map_err(de)?;
-            chart
-                .draw_series(bars.iter().enumerate().map(|(i, b)| {
-                    let text = if b.refused {
-                        numfmt::secs(b.secs_real)
-                    } else {
-                        format!("not refused in {}", numfmt::secs(b.secs_real))
-                    };
-                    Text::new(
-                        text,
-                        (SegmentValue::CenterOf(i), b.secs_real + y_hi * 0.03),
-                        font(11),
-                    )
-                }))
-                .map_err(de)?;
+            for (i, b) in bars.iter().enumerate() {
+                let (left, right) = (i as f64 + 0.15, i as f64 + 0.85);
+                let centre = i as f64 + 0.5;
+                let color = mode_color(&b.mode);
+                let style = if b.refused {
+                    color.filled()
+                } else {
+                    color.mix(0.3).filled()
+                };
+                let value = if b.refused {
+                    numfmt::secs(b.secs_real)
+                } else {
+                    format!("not refused in {}", numfmt::secs(b.secs_real))
+                };
+                chart
+                    .draw_series([Rectangle::new([(left, 0.0), (right, b.secs_real)], style)])
+                    .map_err(de)?;
+                chart
+                    .draw_series([EmptyElement::at((centre, b.secs_real))
+                        + Text::new(value, (0, -4), centre_bottom.clone())])
+                    .map_err(de)?;
+                chart
+                    .draw_series([EmptyElement::at((centre, 0.0))
+                        + Text::new(b.label.clone(), (0, 8), centre_top.clone())])
+                    .map_err(de)?;
+            }
             chart
                 .draw_series(DashedLineSeries::new(
-                    [(SegmentValue::Exact(0), ttl), (SegmentValue::Last, ttl)],
+                    [(0.0, ttl), (n, ttl)],
                     6,
                     4,
                     RED.stroke_width(1),
@@ -212,5 +204,64 @@ pub fn availability(results: &Results) -> Chart {
         title,
         caption,
         svg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{LoadSummary, RevocationResult, RunOutcome, RunRecord};
+
+    fn revocation_run(mode: &str, delay_ms: Option<u64>) -> RunRecord {
+        RunRecord {
+            id: format!("revocation/{mode}"),
+            scenario: Scenario::Revocation,
+            mode: mode.into(),
+            offered_rps: 10.0,
+            params: Default::default(),
+            outcome: RunOutcome::Ok,
+            load: Some(LoadSummary {
+                revocation: Some(RevocationResult {
+                    method: "crl".into(),
+                    delay_ms,
+                    observed_for_ms: 9_000,
+                    accepted_after_revocation: 0,
+                }),
+                ..Default::default()
+            }),
+            duration_secs: 10.0,
+            apiserver_calls: Default::default(),
+            apiserver_throttled: 0,
+            client_throttle_wait_secs: 0.0,
+            token_cache: None,
+            sar_cache: None,
+            gateway_cpu_secs: 0.0,
+            tls_handshakes: 0,
+        }
+    }
+
+    #[test]
+    fn one_bar_per_revocation_run_even_for_a_single_run() {
+        let fill = |mode| {
+            let RGBColor(r, g, b) = mode_color(mode);
+            format!("fill=\"#{r:02X}{g:02X}{b:02X}\"")
+        };
+        for runs in [
+            vec![revocation_run("mtls", Some(1_500))],
+            vec![
+                revocation_run("mtls", Some(1_500)),
+                revocation_run("jwks", None),
+            ],
+        ] {
+            let results = Results {
+                runs: runs.clone(),
+                ..Default::default()
+            };
+            let svg = revocation_delay(&results).svg;
+            assert!(!svg.contains("No data"), "{svg}");
+            assert_eq!(svg.matches(&fill("mtls")).count(), 1, "one mtls bar");
+            assert_eq!(svg.contains(&fill("jwks")), runs.len() == 2);
+            assert!(svg.contains("crl"), "label names the method");
+        }
     }
 }
