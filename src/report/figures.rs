@@ -19,6 +19,16 @@ pub const HELD_ACHIEVED_SHARE: f64 = 0.95;
 /// Error ratio above which a run did not hold its rate.
 pub const HELD_MAX_ERROR_RATIO: f64 = 0.01;
 
+/// The time-scale factor of the results; a missing or non-positive factor means real time.
+pub fn time_scale(results: &Results) -> f64 {
+    let scale = results.environment.time_scale;
+    if scale.is_finite() && scale > 0.0 {
+        scale
+    } else {
+        1.0
+    }
+}
+
 /// Runs that finished with measurements.
 pub fn with_data(results: &Results) -> impl Iterator<Item = (&RunRecord, &LoadSummary)> {
     results

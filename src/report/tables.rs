@@ -35,7 +35,7 @@ pub struct ModeRow {
 
 /// Steady runs, ordered by mode then offered rate.
 pub fn rate_rows(results: &Results) -> Vec<RateRow> {
-    let scale = results.environment.time_scale;
+    let scale = figures::time_scale(results);
     let mut rows = Vec::new();
     for mode in figures::modes(results) {
         let mut runs: Vec<_> = figures::runs_of(results, Scenario::Steady, &mode).collect();
@@ -61,7 +61,7 @@ pub fn rate_rows(results: &Results) -> Vec<RateRow> {
 
 /// One row per mode present in the results.
 pub fn mode_rows(results: &Results) -> Vec<ModeRow> {
-    let scale = results.environment.time_scale;
+    let scale = figures::time_scale(results);
     figures::modes(results)
         .into_iter()
         .map(|mode| {
@@ -103,7 +103,13 @@ pub fn render(results: &Results) -> String {
                 esc(&numfmt::latency_us(r.p99_us)),
                 esc(&numfmt::latency_us(r.p999_us)),
                 numfmt::pct(r.error_ratio),
-                numfmt::opt(r.api_calls_per_min_real, |v| format!("{v:.1}")),
+                numfmt::opt(r.api_calls_per_min_real, |v| {
+                    if v >= 100.0 {
+                        numfmt::int(v)
+                    } else {
+                        format!("{v:.1}")
+                    }
+                }),
                 numfmt::opt(r.token_hit_ratio, numfmt::pct),
                 numfmt::opt(r.cpu_ms_per_1000, |v| format!("{v:.1} ms")),
                 esc(&r.run_id),
@@ -163,7 +169,7 @@ pub fn render(results: &Results) -> String {
         "<p class=\"note\">Auth API calls are TokenReviews + SubjectAccessReviews counted by the API \
          server. For modes with a TTL cache they are divided by the time-scale factor ({}) to give \
          real-time figures; for tokenreview and none they follow the request rate and are not scaled.</p>",
-        esc(&results.environment.time_scale.to_string())
+        esc(&figures::time_scale(results).to_string())
     ));
     out
 }

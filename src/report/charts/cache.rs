@@ -9,7 +9,7 @@ use plotters::prelude::*;
 /// Auth API calls per minute (real-time projected) against offered rate, per mode.
 pub fn api_calls(results: &Results) -> Chart {
     let title = "API-server auth calls per minute (real time) by offered rate".to_string();
-    let scale = results.environment.time_scale;
+    let scale = figures::time_scale(results);
     let series: Vec<(String, Vec<(f64, f64)>)> = figures::modes(results)
         .into_iter()
         .filter_map(|mode| {

@@ -18,7 +18,7 @@ struct Bar {
 /// Revocation delay per mode (real-time projected), with the cache TTL marked.
 pub fn revocation_delay(results: &Results) -> Chart {
     let title = "Revocation delay per mode (real time)".to_string();
-    let scale = results.environment.time_scale;
+    let scale = figures::time_scale(results);
     let ttl = results.settings.token_ttl_secs_real;
     let bars: Vec<Bar> = figures::modes(results)
         .into_iter()

@@ -14,7 +14,7 @@ pub(super) fn revocation(r: &Results) -> Claim {
     else {
         return not_measured(claim, note, "no cached revocation run");
     };
-    let scale = r.environment.time_scale;
+    let scale = figures::time_scale(r);
     let ttl = r.settings.token_ttl_secs_real;
     match rev.delay_ms {
         Some(ms) => {

@@ -80,7 +80,7 @@ pub(super) fn call_reduction(r: &Results) -> Claim {
         let n = figures::requests(load);
         (n > 0).then(|| calls / n as f64)
     };
-    let scale = r.environment.time_scale.max(f64::MIN_POSITIVE);
+    let scale = figures::time_scale(r);
     let cached = per_request(figures::auth_calls(c_run) as f64 / scale, c_load);
     let uncached = per_request(figures::auth_calls(t_run) as f64, t_load);
     match (cached, uncached) {
@@ -111,7 +111,7 @@ pub(super) fn calls_per_token(r: &Results) -> Claim {
     let Some((run, load)) = figures::nearest_steady(r, "cached", r.settings.expected_rps) else {
         return not_measured(claim, note, "no cached steady run near the expected rate");
     };
-    let real_secs = run.duration_secs * r.environment.time_scale;
+    let real_secs = run.duration_secs * figures::time_scale(r);
     if load.identities == 0 || real_secs <= 0.0 || ttl <= 0.0 {
         return not_measured(claim, note, "the run has no identity count or duration");
     }

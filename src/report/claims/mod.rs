@@ -5,6 +5,7 @@ mod failure;
 mod load;
 mod rules;
 
+use super::figures;
 use super::markup::{esc, table};
 use crate::results::Results;
 use failure::{outage, revocation};
@@ -89,6 +90,6 @@ pub fn render(results: &Results) -> String {
             &["claim or rule", "in the design note", "measured", "verdict"],
             &rows
         ),
-        esc(&results.environment.time_scale.to_string())
+        esc(&figures::time_scale(results).to_string())
     )
 }
