@@ -143,12 +143,29 @@ pub fn api_calls_per_min_real(run: &RunRecord, time_scale: f64) -> Option<f64> {
         return None;
     }
     let per_min = auth_calls(run) as f64 / run.duration_secs * 60.0;
-    let scale = if TTL_DRIVEN_MODES.contains(&run.mode.as_str()) && time_scale > 0.0 {
+    Some(per_min / real_time_divisor(&run.mode, time_scale))
+}
+
+/// What to divide a mode's per-minute API-call rate by to project it to real time.
+pub fn real_time_divisor(mode: &str, time_scale: f64) -> f64 {
+    if TTL_DRIVEN_MODES.contains(&mode) && time_scale > 0.0 {
         time_scale
     } else {
         1.0
-    };
-    Some(per_min / scale)
+    }
+}
+
+/// Optional per-interval auth API calls of a run, `params.apiserver_calls_timeline` =
+/// `[[t_secs, calls_in_interval], ...]` with intervals of equal length; None when absent or malformed.
+pub fn calls_timeline(run: &RunRecord) -> Option<Vec<(f64, f64)>> {
+    let points = run.params.get("apiserver_calls_timeline")?.as_array()?;
+    points
+        .iter()
+        .map(|p| {
+            let p = p.as_array()?;
+            Some((p.first()?.as_f64()?, p.get(1)?.as_f64()?))
+        })
+        .collect()
 }
 
 /// Gateway CPU milliseconds per 1,000 requests.

@@ -6,8 +6,12 @@ use crate::report::{figures, numfmt};
 use crate::results::{Results, Scenario};
 use plotters::prelude::*;
 
-/// Auth API calls per minute (real-time projected) against offered rate, per mode.
+/// Auth API calls over time when the runs carry a timeline; otherwise per minute
+/// (real-time projected) against offered rate, per mode.
 pub fn api_calls(results: &Results) -> Chart {
+    if let Some(chart) = super::timeline::api_calls_over_time(results) {
+        return chart;
+    }
     let title = "API-server auth calls per minute (real time) by offered rate".to_string();
     let scale = figures::time_scale(results);
     let series: Vec<(String, Vec<(f64, f64)>)> = figures::modes(results)

@@ -64,7 +64,16 @@ pub fn spectrum(results: &Results) -> Chart {
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(64)
-                .build_cartesian_2d((1.5f64..x_hi).log_scale(), (y_lo..y_hi * 8.0).log_scale())
+                .build_cartesian_2d(
+                    // Ticks at the percentiles themselves (50%, 90%, 99%, ...), not at powers of ten.
+                    (1.5f64..x_hi).log_scale().with_key_points(
+                        [2.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0]
+                            .into_iter()
+                            .filter(|x| *x < x_hi)
+                            .collect(),
+                    ),
+                    (y_lo..y_hi * 8.0).log_scale(),
+                )
                 .map_err(de)?;
             chart
                 .configure_mesh()

@@ -5,6 +5,7 @@
 mod cache;
 mod latency;
 mod resilience;
+mod timeline;
 
 use crate::results::Results;
 use plotters::coord::Shift;
