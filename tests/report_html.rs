@@ -280,19 +280,40 @@ fn write_sample_report() {
 #[test]
 fn api_calls_chart_follows_a_timeline_when_runs_carry_one() {
     let mut results = keep_baseline();
-    assert!(charts::api_calls(&results).title.contains("by offered rate"));
+    assert!(
+        charts::api_calls(&results)
+            .title
+            .contains("by offered rate")
+    );
     // Cached: a cold-cache burst then quiet; tokenreview: one call per request throughout.
-    let cached: Vec<serde_json::Value> = (0..20).map(|t| serde_json::json!([t, if t == 0 { 20 } else { 0 }])).collect();
+    let cached: Vec<serde_json::Value> = (0..20)
+        .map(|t| serde_json::json!([t, if t == 0 { 20 } else { 0 }]))
+        .collect();
     let uncached: Vec<serde_json::Value> = (0..20).map(|t| serde_json::json!([t, 200])).collect();
-    run_mut(&mut results, "steady/cached/100").params.insert("apiserver_calls_timeline".into(), cached.into());
-    run_mut(&mut results, "steady/tokenreview/100").params.insert("apiserver_calls_timeline".into(), uncached.into());
+    run_mut(&mut results, "steady/cached/100")
+        .params
+        .insert("apiserver_calls_timeline".into(), cached.into());
+    run_mut(&mut results, "steady/tokenreview/100")
+        .params
+        .insert("apiserver_calls_timeline".into(), uncached.into());
     let chart = charts::api_calls(&results);
     assert!(chart.title.contains("over time"), "{}", chart.title);
     let doc = parse(&chart.svg);
-    let lines = doc.descendants().filter(|n| n.tag_name().name() == "polyline").count();
+    let lines = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "polyline")
+        .count();
     assert!(lines >= 2, "one line per mode with a timeline, got {lines}");
     // A malformed timeline is ignored rather than drawn.
-    run_mut(&mut results, "steady/cached/100").params.insert("apiserver_calls_timeline".into(), serde_json::json!("oops"));
-    run_mut(&mut results, "steady/tokenreview/100").params.insert("apiserver_calls_timeline".into(), serde_json::json!([[1]]));
-    assert!(charts::api_calls(&results).title.contains("by offered rate"));
+    run_mut(&mut results, "steady/cached/100")
+        .params
+        .insert("apiserver_calls_timeline".into(), serde_json::json!("oops"));
+    run_mut(&mut results, "steady/tokenreview/100")
+        .params
+        .insert("apiserver_calls_timeline".into(), serde_json::json!([[1]]));
+    assert!(
+        charts::api_calls(&results)
+            .title
+            .contains("by offered rate")
+    );
 }

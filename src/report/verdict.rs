@@ -164,14 +164,19 @@ pub fn verdict(results: &Results) -> Verdict {
                 ),
             )
         } else {
+            // A measured miss can point to an alternative; a missing measurement only to "no verdict".
             let mut missed = Vec::new();
-            match min_hit {
+            let mut missing = Vec::new();
+            let low_hit = hit_ratios.iter().flatten().copied().reduce(f64::min);
+            match low_hit {
                 Some(h) if h <= s.hit_ratio_target => missed.push(format!(
                     "its token-cache hit ratio was {} (target above {})",
                     numfmt::pct(h),
                     numfmt::pct(s.hit_ratio_target)
                 )),
-                None => missed.push("its hit ratio was not measured at both rates".into()),
+                _ if min_hit.is_none() => {
+                    missing.push("the hit ratio was not measured at both rates".to_string())
+                }
                 _ => {}
             }
             for (label, run) in [("expected", at_expected), ("growth", at_growth)] {
@@ -181,13 +186,27 @@ pub fn verdict(results: &Results) -> Verdict {
                         numfmt::latency_us(p),
                         numfmt::latency_us(slo)
                     )),
-                    None => missed.push(format!("the {label} rate was not measured")),
+                    None => missing.push(format!("no cached steady run near the {label} rate")),
                     _ => {}
                 }
             }
             if exceeds.is_none() {
-                missed.push("its capacity was not measured".into());
+                missing.push("the cached capacity was not measured".into());
             }
+            if missed.is_empty() {
+                let sentence = format!(
+                    "No verdict yet: TokenReview + cache met every measured condition, but {}; \
+                     run the missing scenarios before deciding.",
+                    missing.join(", ")
+                );
+                return Verdict {
+                    branch: Branch::Inconclusive,
+                    sentence,
+                    rule,
+                    checks,
+                };
+            }
+            missed.extend(missing);
             match best_alternative(results) {
                 Some((mode, tradeoff, p99_growth)) => (
                     Branch::Alternative {
