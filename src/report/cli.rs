@@ -57,15 +57,15 @@ fn merge(dirs: &[PathBuf], out_summary: &Path, histogram_out: Option<&Path>) -> 
     let (inputs, histograms) = super::merge::read_dirs(dirs)?;
     let mut merged = super::merge::merge(&inputs, &histograms)?;
     if let Some(path) = histogram_out {
-        let h = merged
-            .histogram
+        let log = merged
+            .log
             .as_ref()
             .context("--histogram-out given but no *.hlog file was found to merge")?;
         let comment = format!(
             "gatebench report --merge of {} histogram logs",
             histograms.len()
         );
-        let bytes = super::merge::write_interval_log(h, merged.summary.duration_secs, &comment)
+        let bytes = super::merge::write_interval_log(log, merged.summary.duration_secs, &comment)
             .map_err(anyhow::Error::msg)?;
         write(path, &bytes)?;
         merged.summary.histogram_log = Some(path.display().to_string());

@@ -176,7 +176,7 @@ pub fn keep_baseline() -> Results {
     );
     outage
         .params
-        .insert("outage_start_secs".into(), serde_json::json!(10.0));
+        .insert("outage_at_secs".into(), serde_json::json!(10.0));
     outage.load.as_mut().unwrap().outage = Some(OutageResult {
         window_secs: 10.0,
         known: Availability {

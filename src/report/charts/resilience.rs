@@ -131,10 +131,10 @@ pub fn availability(results: &Results) -> Chart {
                         .iter()
                         .map(|(t, ok)| (*t, ok * 100.0))
                         .collect();
-                    let window = run
-                        .params
-                        .get("outage_start_secs")
-                        .and_then(|v| v.as_f64())
+                    // `decide` passes `--outage-at-secs` to loadtest; either spelling is read.
+                    let window = ["outage_at_secs", "outage_start_secs"]
+                        .iter()
+                        .find_map(|k| run.params.get(*k)?.as_f64())
                         .map(|start| (start, start + outage.window_secs));
                     (!points.is_empty()).then_some((mode.clone(), points, window))
                 })
@@ -143,7 +143,7 @@ pub fn availability(results: &Results) -> Chart {
         .collect();
     let caption = "Per second, the share of requests the gateway answered successfully during the \
                    outage run (known and new identities together). The shaded band is the outage \
-                   window where the run recorded its start (params.outage_start_secs)."
+                   window where the run recorded its start (params.outage_at_secs)."
         .to_string();
     let svg = if runs.is_empty() {
         empty(

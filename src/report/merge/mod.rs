@@ -6,14 +6,14 @@ use super::{Error, Result};
 use crate::results::{
     GeneratorLimit, LatencyUs, LoadSummary, RateStep, SCHEMA_VERSION, SecondSample,
 };
-use base64::Engine as _;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::interval_log::{
-    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry,
-};
-use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+
+mod files;
+mod hlog;
+
+pub use files::read_dirs;
+pub use hlog::{HistogramLog, read_interval_log, write_interval_log};
 
 /// One loadtest summary and where it came from.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub struct Input {
 #[derive(Debug, Clone)]
 pub struct Merged {
     pub summary: LoadSummary,
+    /// Every input log added (per tag where all inputs are tagged), when any was given.
+    pub log: Option<HistogramLog>,
     /// Sum of every input histogram, when any was given.
     pub histogram: Option<Histogram<u64>>,
 }
@@ -59,16 +61,20 @@ pub fn add_histograms(histograms: &[Histogram<u64>]) -> Result<Option<Histogram<
 
 /// Merges summaries and histograms (pure). Latency comes from the summed histogram when there
 /// is one; otherwise it is an upper bound (the worst input per percentile), and the method says so.
-pub fn merge(inputs: &[Input], histograms: &[Histogram<u64>]) -> Result<Merged> {
+pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
     if inputs.is_empty() {
         return Err(Error::Empty("no LoadSummary (*.json) found".into()));
     }
     let summaries: Vec<&LoadSummary> = inputs.iter().map(|i| &i.summary).collect();
-    let histogram = add_histograms(histograms)?;
+    let log = hlog::merge_logs(logs)?;
+    let histogram = match &log {
+        Some(log) => log.total()?,
+        None => None,
+    };
     let mut notes = vec![format!(
         "merged from {} loadtest outputs and {} histogram logs",
         inputs.len(),
-        histograms.len()
+        logs.len()
     )];
     let latency_us = match &histogram {
         Some(h) => latency_from_histogram(h),
@@ -79,7 +85,14 @@ pub fn merge(inputs: &[Input], histograms: &[Histogram<u64>]) -> Result<Merged> 
             worst_latency(summaries.iter().map(|s| &s.latency_us))
         }
     };
-    let latency_by_class_us = if summaries.len() == 1 {
+    let by_tag = log.as_ref().map(|l| &l.by_tag).filter(|t| !t.is_empty());
+    let latency_by_class_us = if let Some(by_tag) = by_tag {
+        // loadtest tags each interval with its status class, so classes merge exactly.
+        by_tag
+            .iter()
+            .map(|(tag, h)| (tag.clone(), latency_from_histogram(h)))
+            .collect()
+    } else if summaries.len() == 1 {
         summaries[0].latency_by_class_us.clone()
     } else {
         if summaries.iter().any(|s| !s.latency_by_class_us.is_empty()) {
@@ -181,7 +194,11 @@ pub fn merge(inputs: &[Input], histograms: &[Histogram<u64>]) -> Result<Merged> 
         revocation,
         outage,
     };
-    Ok(Merged { summary, histogram })
+    Ok(Merged {
+        summary,
+        log,
+        histogram,
+    })
 }
 
 /// A scenario-specific result kept only when exactly one input has it: such scenarios measure
@@ -295,98 +312,4 @@ fn merge_steps(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> Vec<RateS
             }
         })
         .collect()
-}
-
-/// Sums the histograms of an HdrHistogram interval log (V2 or V2+Deflate). Untagged intervals
-/// are the run's totals; tagged ones are used only when there is no untagged interval.
-pub fn read_interval_log(bytes: &[u8]) -> std::result::Result<Histogram<u64>, String> {
-    let mut untagged = Vec::new();
-    let mut tagged = Vec::new();
-    for entry in IntervalLogIterator::new(bytes) {
-        let entry = entry.map_err(|e| format!("{e:?}"))?;
-        if let LogEntry::Interval(interval) = entry {
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(interval.encoded_histogram())
-                .map_err(|e| e.to_string())?;
-            let h: Histogram<u64> = Deserializer::new()
-                .deserialize(&mut raw.as_slice())
-                .map_err(|e| e.to_string())?;
-            if interval.tag().is_some() {
-                tagged.push(h)
-            } else {
-                untagged.push(h)
-            }
-        }
-    }
-    let chosen = if untagged.is_empty() {
-        tagged
-    } else {
-        untagged
-    };
-    add_histograms(&chosen)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| "no interval histogram in the log".to_string())
-}
-
-/// One interval covering the whole run, V2+Deflate, as `loadtest` writes them.
-pub fn write_interval_log(
-    h: &Histogram<u64>,
-    duration_secs: f64,
-    comment: &str,
-) -> std::result::Result<Vec<u8>, String> {
-    let mut buf = Vec::new();
-    let mut serializer = V2DeflateSerializer::new();
-    let mut writer = IntervalLogWriterBuilder::new()
-        .add_comment(comment)
-        .begin_log_with(&mut buf, &mut serializer)
-        .map_err(|e| e.to_string())?;
-    writer
-        .write_histogram(
-            h,
-            std::time::Duration::ZERO,
-            std::time::Duration::from_secs_f64(duration_secs.max(0.0)),
-            None,
-        )
-        .map_err(|e| e.to_string())?;
-    Ok(buf)
-}
-
-/// Reads every `*.json` summary and `*.hlog` interval log in `dirs` (not recursive).
-pub fn read_dirs(dirs: &[PathBuf]) -> Result<(Vec<Input>, Vec<Histogram<u64>>)> {
-    let mut inputs = Vec::new();
-    let mut histograms = Vec::new();
-    for dir in dirs {
-        let io = |path: &Path, source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| io(dir, e))?
-            .map(|entry| entry.map(|e| e.path()))
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| io(dir, e))?;
-        paths.sort();
-        for path in paths {
-            let name = path.display().to_string();
-            match path.extension().and_then(|e| e.to_str()) {
-                Some("json") => {
-                    let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-                    let summary = serde_json::from_str(&text).map_err(|source| Error::Summary {
-                        path: name.clone(),
-                        source,
-                    })?;
-                    inputs.push(Input { name, summary });
-                }
-                Some("hlog") => {
-                    let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
-                    histograms.push(
-                        read_interval_log(&bytes)
-                            .map_err(|reason| Error::HistogramLog { path: name, reason })?,
-                    );
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok((inputs, histograms))
 }
