@@ -215,6 +215,18 @@ fn claims_table_covers_every_row_of_the_design_note() {
         status("client-side throttling is what a cache removes"),
         Held
     );
+    let throttle = |wait| {
+        let mut r = keep_baseline();
+        run_mut(&mut r, "throttle/cached/client-qps-50").client_throttle_wait_secs = wait;
+        claims::claims(&r)
+            .into_iter()
+            .find(|c| c.claim.starts_with("client-side"))
+            .unwrap()
+            .status
+    };
+    // A cold cache may wait a little: up to a tenth of the uncached 12.5 s counts as removed.
+    assert_eq!(throttle(1.25), Held);
+    assert_eq!(throttle(1.3), DidNotHold);
 
     let mut slow = keep_baseline();
     let rev = run_mut(&mut slow, "revocation/cached/10")

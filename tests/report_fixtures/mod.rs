@@ -210,12 +210,27 @@ pub fn keep_baseline() -> Results {
     });
     runs.push(cold);
     for (mode, wait) in [("tokenreview", 12.5), ("cached", 0.0)] {
+        // An API-server inflight-cap run first, so the claim must pick the client-QPS run.
+        let mut capped = record(
+            Scenario::Throttle,
+            mode,
+            0.0,
+            load("throttle", 0.0, 150.0, latency(5_000, 90_000, 2_000)),
+        );
+        capped.id = format!("throttle/{mode}/inflight-10");
+        capped.apiserver_throttled = 400;
+        capped
+            .params
+            .insert("max_inflight".into(), serde_json::json!(10));
+        runs.push(capped);
         let mut r = record(
             Scenario::Throttle,
             mode,
-            200.0,
-            load("throttle", 200.0, 180.0, latency(800_000, 1_500_000, 2_000)),
+            0.0,
+            load("throttle", 0.0, 180.0, latency(800_000, 1_500_000, 2_000)),
         );
+        r.id = format!("throttle/{mode}/client-qps-50");
+        r.params.insert("kube_qps".into(), serde_json::json!(50));
         r.client_throttle_wait_secs = wait;
         runs.push(r);
     }
