@@ -93,6 +93,9 @@ fn full_report_is_well_formed_and_self_contained() {
     assert!(!html.contains("Partial results"));
     // Microbenchmark cost per 1,000 requests: 850 ns per op -> 850 µs per 1,000.
     assert!(html.contains("850.0 µs"));
+    // Handshake cost: keepalive made 8 handshakes for 1,000 requests.
+    assert!(html.contains("TLS handshake cost") && html.contains("<td>0.01</td>"));
+    assert!(html.contains("Cold-cache burst"));
 }
 
 #[test]

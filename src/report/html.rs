@@ -3,7 +3,7 @@
 
 use super::markup::{esc, table};
 use super::verdict::{Branch, verdict};
-use super::{charts, claims, numfmt, tables};
+use super::{charts, claims, cost, numfmt, tables};
 use crate::results::{Results, RunOutcome};
 
 const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;\
@@ -88,6 +88,7 @@ pub fn render_html(results: &Results) -> String {
     out.push_str(&claims::render(results));
     out.push_str("</section><section><h2>3. Modes side by side</h2>");
     out.push_str(&tables::render(results));
+    out.push_str(&cost::render(results));
     out.push_str("</section><section><h2>4. Charts</h2>");
     for chart in charts::all(results) {
         out.push_str(&format!(

@@ -5,6 +5,7 @@
 pub mod charts;
 pub mod claims;
 pub mod cli;
+pub mod cost;
 pub mod figures;
 pub mod html;
 pub mod markup;

@@ -234,6 +234,19 @@ pub fn keep_baseline() -> Results {
         r.client_throttle_wait_secs = wait;
         runs.push(r);
     }
+    for (connection, handshakes) in [("keepalive", 8), ("new-connection", 1_000)] {
+        let mut r = record(
+            Scenario::Handshake,
+            "mtls",
+            50.0,
+            load("handshake", 50.0, 50.0, latency(900, 1_900, 1_000)),
+        );
+        r.id = format!("handshake/mtls/{connection}");
+        r.params
+            .insert("connection".into(), serde_json::json!(connection));
+        r.tls_handshakes = handshakes;
+        runs.push(r);
+    }
     let mut skipped = record(
         Scenario::Handshake,
         "mtls",
