@@ -170,7 +170,10 @@ up 1
             ),
             7.0
         );
-        assert_eq!(s.sum("apiserver_request_total", &[("resource", "pods")]), 0.0);
+        assert_eq!(
+            s.sum("apiserver_request_total", &[("resource", "pods")]),
+            0.0
+        );
         assert_eq!(s.sum("up", &[]), 1.0);
     }
 

@@ -215,11 +215,17 @@ impl Scenario {
 pub enum RunOutcome {
     Ok,
     /// A child process failed or the run errored.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// The run finished but produced no measurements.
-    NoData { reason: String },
+    NoData {
+        reason: String,
+    },
     /// Not run on purpose (e.g. a fault scenario on a real cluster).
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
 }
 
 /// Hits and misses of one gateway cache during a run.
