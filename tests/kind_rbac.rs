@@ -11,8 +11,7 @@ use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::api::{Api, PostParams};
 use kube::{Client, ResourceExt};
 use std::path::PathBuf;
@@ -32,78 +31,54 @@ fn deploy_manifests() -> Vec<Manifest> {
         .collect()
 }
 
-/// Creates every object the stand-in stores; returns the ids of those it skipped (workloads).
+/// POSTs one namespaced object into its own namespace.
+async fn create_in_ns<K>(client: &Client, obj: &K)
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let ns = obj
+        .namespace()
+        .expect("namespaced object without namespace");
+    Api::<K>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), obj)
+        .await
+        .unwrap_or_else(|e| panic!("creating {}/{ns}/{}: {e}", K::kind(&()), obj.name_any()));
+}
+
+/// POSTs one cluster-scoped object.
+async fn create_cluster<K>(client: &Client, obj: &K)
+where
+    K: kube::Resource<Scope = k8s_openapi::ClusterResourceScope, DynamicType = ()>
+        + Clone
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    Api::<K>::all(client.clone())
+        .create(&PostParams::default(), obj)
+        .await
+        .unwrap_or_else(|e| panic!("creating {}/{}: {e}", K::kind(&()), obj.name_any()));
+}
+
+/// Creates every object the stand-in stores, namespaces first as `kubectl apply -k` orders them;
+/// returns the ids of those it skipped (workloads: the stand-in stores objects but runs nothing).
 async fn apply(client: &Client, manifests: &[Manifest]) -> Vec<String> {
-    let pp = PostParams::default();
-    let ns_of = |o: &dyn Fn() -> Option<String>| o().unwrap();
+    let mut ordered: Vec<&Manifest> = manifests.iter().collect();
+    ordered.sort_by_key(|m| !matches!(m, Manifest::Namespace(_)));
     let mut skipped = Vec::new();
-    // Namespaces first, as `kubectl apply -k` orders them.
-    let mut ordered: Vec<&Manifest> = manifests
-        .iter()
-        .filter(|m| matches!(m, Manifest::Namespace(_)))
-        .collect();
-    ordered.extend(
-        manifests
-            .iter()
-            .filter(|m| !matches!(m, Manifest::Namespace(_))),
-    );
     for m in ordered {
         match m {
-            Manifest::Namespace(o) => drop(
-                Api::<Namespace>::all(client.clone())
-                    .create(&pp, o)
-                    .await
-                    .unwrap(),
-            ),
-            Manifest::ServiceAccount(o) => {
-                let ns = ns_of(&|| o.namespace());
-                drop(
-                    Api::<ServiceAccount>::namespaced(client.clone(), &ns)
-                        .create(&pp, o)
-                        .await
-                        .unwrap(),
-                )
-            }
-            Manifest::ConfigMap(o) => {
-                let ns = ns_of(&|| o.namespace());
-                drop(
-                    Api::<ConfigMap>::namespaced(client.clone(), &ns)
-                        .create(&pp, o)
-                        .await
-                        .unwrap(),
-                )
-            }
-            Manifest::Role(o) => {
-                let ns = ns_of(&|| o.namespace());
-                drop(
-                    Api::<Role>::namespaced(client.clone(), &ns)
-                        .create(&pp, o)
-                        .await
-                        .unwrap(),
-                )
-            }
-            Manifest::RoleBinding(o) => {
-                let ns = ns_of(&|| o.namespace());
-                drop(
-                    Api::<RoleBinding>::namespaced(client.clone(), &ns)
-                        .create(&pp, o)
-                        .await
-                        .unwrap(),
-                )
-            }
-            Manifest::ClusterRole(o) => drop(
-                Api::<ClusterRole>::all(client.clone())
-                    .create(&pp, o)
-                    .await
-                    .unwrap(),
-            ),
-            Manifest::ClusterRoleBinding(o) => drop(
-                Api::<ClusterRoleBinding>::all(client.clone())
-                    .create(&pp, o)
-                    .await
-                    .unwrap(),
-            ),
-            // The stand-in stores objects but runs no workloads.
+            Manifest::Namespace(o) => create_cluster(client, o).await,
+            Manifest::ClusterRole(o) => create_cluster(client, o).await,
+            Manifest::ClusterRoleBinding(o) => create_cluster(client, o).await,
+            Manifest::ServiceAccount(o) => create_in_ns(client, o).await,
+            Manifest::ConfigMap(o) => create_in_ns(client, o).await,
+            Manifest::Role(o) => create_in_ns(client, o).await,
+            Manifest::RoleBinding(o) => create_in_ns(client, o).await,
             Manifest::Deployment(_) | Manifest::Service(_) | Manifest::Job(_) => {
                 skipped.push(m.id())
             }
