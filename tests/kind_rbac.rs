@@ -166,6 +166,10 @@ async fn deploy_rbac_lets_the_gateway_review_and_only_load_identities_signal() {
             .await
             .unwrap();
     let loadgen = client_for(&server, &loadgen_token).await;
+    // loadtest's set-up ensures the namespace first (a POST answered 409 when it exists).
+    kubesetup::ensure_namespace(&loadgen, "gatebench-load")
+        .await
+        .unwrap();
     kubesetup::ensure_service_account(&loadgen, "gatebench-load", "load-0")
         .await
         .unwrap();
