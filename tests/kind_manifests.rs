@@ -5,6 +5,7 @@
 mod kind_support;
 
 use gatebench::kind::manifests::{Manifest, yaml_files};
+use gatebench::kind::plan;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kind_support::*;
 use kube::ResourceExt;
@@ -124,7 +125,10 @@ fn service_selects_the_gateway_pods_and_ports_match_kind_config() {
     }
     assert_eq!(
         node_ports,
-        BTreeMap::from([("api".into(), 30080), ("metrics".into(), 30090)])
+        BTreeMap::from([
+            ("api".into(), i32::from(plan::GATEWAY_API_NODEPORT)),
+            ("metrics".into(), i32::from(plan::GATEWAY_METRICS_NODEPORT)),
+        ])
     );
 
     let kind = yaml(&repo().join("kind-config.yaml"));

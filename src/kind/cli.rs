@@ -196,8 +196,9 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
         }
         None => "kubeconfig".to_string(),
     };
+    let (api_url, metrics_url) = plan::gateway_host_urls();
     eprintln!(
-        "gateway ready in {} (http://127.0.0.1:30080, metrics http://127.0.0.1:30090/metrics)\n\
+        "gateway ready in {} ({api_url}, metrics {metrics_url})\n\
          next: gatebench decide --target {kubeconfig_hint}",
         target.context
     );

@@ -12,6 +12,17 @@ pub const GATEWAY_CONTAINER: &str = "gateway";
 /// The image name the manifests use; `kind load docker-image` makes it present on every node.
 pub const DEFAULT_IMAGE: &str = "gatebench:dev";
 pub const DEFAULT_CLUSTER: &str = "gatebench";
+/// NodePorts of the gateway Service, mapped 1:1 to the host's 127.0.0.1 by kind-config.yaml.
+pub const GATEWAY_API_NODEPORT: u16 = 30080;
+pub const GATEWAY_METRICS_NODEPORT: u16 = 30090;
+
+/// The in-cluster gateway as the host sees it: (API URL, metrics URL).
+pub fn gateway_host_urls() -> (String, String) {
+    (
+        format!("http://127.0.0.1:{GATEWAY_API_NODEPORT}"),
+        format!("http://127.0.0.1:{GATEWAY_METRICS_NODEPORT}/metrics"),
+    )
+}
 
 /// Which cluster: a kind cluster's name and the kubectl context to use for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
