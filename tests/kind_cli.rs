@@ -379,3 +379,19 @@ esac"#;
     assert!(stderr.contains("BackoffLimitExceeded"), "{stderr}");
     assert!(!calls(tools.path()).iter().any(|c| c.contains(" logs ")));
 }
+
+#[test]
+fn load_refuses_to_mix_with_a_previous_run() {
+    let tools = tempfile::tempdir().unwrap();
+    fake_tools(tools.path(), "", "");
+    let out = tools.path().join("out");
+    std::fs::create_dir_all(out.join("gatebench-load-0-old")).unwrap();
+    let (ok, _, stderr) = gatebench(
+        &["kind", "load", "--out", out.to_str().unwrap()],
+        Some(tools.path()),
+        None,
+    );
+    assert!(!ok);
+    assert!(stderr.contains("is not empty"), "{stderr}");
+    assert!(calls(tools.path()).is_empty(), "no Job may be started");
+}

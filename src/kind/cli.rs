@@ -93,7 +93,7 @@ pub struct LoadArgs {
     /// Image of the Job's pods.
     #[arg(long)]
     pub image: Option<String>,
-    /// Directory for the results, one subdirectory per pod.
+    /// Directory for the results, one subdirectory per pod; must be empty or absent.
     #[arg(long, default_value = "reports/distributed")]
     pub out: PathBuf,
     /// Give up waiting for the Job after this long (default: pod duration x waves + 5 minutes).
@@ -224,6 +224,15 @@ async fn load(a: LoadArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     tools::require(&["kubectl"])?;
+    // `report --merge OUT/*` would silently fold an older run's pods into this one.
+    let stale = std::fs::read_dir(&a.out)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false);
+    anyhow::ensure!(
+        !stale,
+        "{} is not empty: pass a new --out directory (or remove the previous run's results)",
+        a.out.display()
+    );
     let target = Target::kind(&a.cluster.name, a.cluster.context.as_deref());
     let (namespace, name) = job::namespace_and_name(&job);
     let spec = job.spec.clone().unwrap_or_default();
