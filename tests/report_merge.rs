@@ -69,6 +69,7 @@ fn summary(pod: usize, samples: u64, limited: bool) -> LoadSummary {
             limited,
             reason: limited.then(|| "generator CPU 98%".into()),
             cpu_cores_used: 0.5,
+            send_delay_p99_us: 0,
         },
         ..Default::default()
     }

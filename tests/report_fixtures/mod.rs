@@ -38,6 +38,7 @@ pub fn load(scenario: &str, offered: f64, achieved: f64, lat: LatencyUs) -> Load
             limited: false,
             reason: None,
             cpu_cores_used: 0.3,
+            send_delay_p99_us: 0,
         },
         connection: "keepalive".into(),
         ..Default::default()
@@ -109,6 +110,7 @@ pub fn saturation(mode: &str, max_held: f64, top: f64) -> RunRecord {
             latency_us: latency(p99 / 3, p99, (rate * 5.0) as u64),
             error_ratio: 0.0,
             held,
+            generator_limited: false,
         });
         rate *= 2.0;
     }

@@ -123,6 +123,11 @@ pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
                 .join("; "),
         ),
         cpu_cores_used: summaries.iter().map(|s| s.generator.cpu_cores_used).sum(),
+        send_delay_p99_us: summaries
+            .iter()
+            .map(|s| s.generator.send_delay_p99_us)
+            .max()
+            .unwrap_or(0),
     };
     let steps = merge_steps(&summaries, &mut notes);
     let max_held_rps = if steps.is_empty() {
@@ -193,6 +198,23 @@ pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
         cold_burst,
         revocation,
         outage,
+        // Every pod talks to the same API server, so each pod's scrape already saw the whole
+        // cluster's calls: take the largest rather than summing.
+        apiserver_calls: summaries
+            .iter()
+            .max_by_key(|s| s.apiserver_calls.values().sum::<u64>())
+            .map(|s| s.apiserver_calls.clone())
+            .unwrap_or_default(),
+        apiserver_throttled: summaries
+            .iter()
+            .map(|s| s.apiserver_throttled)
+            .max()
+            .unwrap_or(0),
+        goose_reports: summaries
+            .iter()
+            .flat_map(|s| s.goose_reports.iter().cloned())
+            .collect(),
+        ..LoadSummary::default()
     };
     Ok(Merged {
         summary,
@@ -309,6 +331,7 @@ fn merge_steps(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> Vec<RateS
                     steps.iter().map(|s| s.error_ratio).fold(0.0, f64::max)
                 },
                 held: steps.iter().all(|s| s.held),
+                generator_limited: steps.iter().any(|s| s.generator_limited),
             }
         })
         .collect()
