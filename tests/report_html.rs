@@ -332,3 +332,37 @@ fn api_calls_chart_follows_a_timeline_when_runs_carry_one() {
             .contains("by offered rate")
     );
 }
+
+#[test]
+fn cached_latency_claim_is_judged_over_the_no_auth_floor() {
+    let claim = |r: &Results| {
+        claims::claims(r)
+            .into_iter()
+            .find(|c| c.claim == "cached auth latency")
+            .unwrap()
+    };
+    let mut r = keep_baseline();
+    // 2.5 ms end to end, but the floor is 1 ms: authentication added 1.5 ms.
+    run_mut(&mut r, "steady/cached/100")
+        .load
+        .as_mut()
+        .unwrap()
+        .latency_us
+        .p50 = 2_500;
+    run_mut(&mut r, "steady/none/100")
+        .load
+        .as_mut()
+        .unwrap()
+        .latency_us
+        .p50 = 1_000;
+    let c = claim(&r);
+    assert_eq!(c.status, claims::Status::Held, "{}", c.measured);
+    assert!(
+        c.measured.contains("1.50 ms over the no-auth floor"),
+        "{}",
+        c.measured
+    );
+    // Without a floor run the end-to-end figure is all there is.
+    r.runs.retain(|run| run.mode != "none");
+    assert_eq!(claim(&r).status, claims::Status::DidNotHold);
+}
