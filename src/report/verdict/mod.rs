@@ -105,12 +105,21 @@ pub fn verdict(results: &Results) -> Verdict {
         .iter()
         .filter(|(_, run, load)| !figures::held(run, load, slo))
         .map(|(_, run, load)| {
+            let mut missed = Vec::new();
+            if load.latency_us.p99 > slo {
+                missed.push(format!("p99 {}", numfmt::latency_us(load.latency_us.p99)));
+            }
+            if load.achieved_rps < run.offered_rps * figures::HELD_ACHIEVED_SHARE {
+                missed.push(format!("achieved {} RPS", numfmt::rps(load.achieved_rps)));
+            }
+            let errors = figures::error_ratio(load);
+            if errors > figures::HELD_MAX_ERROR_RATIO {
+                missed.push(format!("{} errors", numfmt::pct(errors)));
+            }
             format!(
-                "p99 {} and {} of {} RPS achieved at {} RPS",
-                numfmt::latency_us(load.latency_us.p99),
-                numfmt::rps(load.achieved_rps),
+                "at {} RPS: {}",
                 numfmt::rps(run.offered_rps),
-                numfmt::rps(run.offered_rps)
+                missed.join(", ")
             )
         })
         .collect();
