@@ -288,3 +288,52 @@ fn report_rerenders_results_json() {
         gatebench::report::render_html(&report_fixtures::keep_baseline())
     );
 }
+
+#[test]
+fn rerender_reads_run_histograms_even_after_the_reports_dir_moved() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("runs")).unwrap();
+    let mut classes: BTreeMap<&'static str, Histogram<u64>> = BTreeMap::new();
+    let mut h = Histogram::<u64>::new(3).unwrap();
+    for v in 1..=5_000u64 {
+        h.record(300 + v).unwrap();
+    }
+    classes.insert("2xx", h.clone());
+    write_log(
+        &tmp.path().join("runs/steady_cached_100.hlog"),
+        &[classes],
+        true,
+    );
+    let mut results = report_fixtures::keep_baseline();
+    // Recorded where decide wrote it on another machine; found beside results.json under runs/.
+    report_fixtures::run_mut(&mut results, "steady/cached/100")
+        .load
+        .as_mut()
+        .unwrap()
+        .histogram_log = Some("/elsewhere/reports/runs/steady_cached_100.hlog".into());
+    report_fixtures::run_mut(&mut results, "steady/none/100")
+        .load
+        .as_mut()
+        .unwrap()
+        .histogram_log = Some("runs/missing.hlog".into());
+    let (histograms, problems) =
+        gatebench::report::histograms::load_histograms(&results, tmp.path());
+    assert_eq!(
+        histograms.keys().collect::<Vec<_>>(),
+        vec!["steady/cached/100"]
+    );
+    assert_eq!(histograms["steady/cached/100"], h);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("steady/none/100"));
+
+    // The spectrum then follows the whole distribution: many points, one dot (the maximum).
+    let chart = gatebench::report::charts::spectrum_with(&results, &histograms);
+    let cached_line = chart
+        .svg
+        .lines()
+        .filter(|l| l.starts_with("<polyline") && l.contains("#0072B2"))
+        .map(|l| l.matches(',').count())
+        .max()
+        .unwrap();
+    assert!(cached_line > 20, "{cached_line} points");
+}
