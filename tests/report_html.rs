@@ -96,6 +96,11 @@ fn full_report_is_well_formed_and_self_contained() {
     // Handshake cost: keepalive made 8 handshakes for 1,000 requests.
     assert!(html.contains("TLS handshake cost") && html.contains("<td>0.01</td>"));
     assert!(html.contains("Cold-cache burst"));
+    // Revocation without a cache is not scaled by the time-scale factor: 40 ms stays 40 ms.
+    assert!(
+        html.contains("<td>tokenreview</td><td>250</td><td>40 ms</td>"),
+        "uncached revocation row"
+    );
 }
 
 #[test]

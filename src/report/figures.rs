@@ -155,6 +155,19 @@ pub fn real_time_divisor(mode: &str, time_scale: f64) -> f64 {
     }
 }
 
+/// Seconds of a revocation measurement projected to real time. Only delays that wait out a
+/// scaled TTL (token cache, token expiry) are multiplied by the time-scale factor; a CRL
+/// reload or an uncached review is as fast in a scaled run as in a real one.
+pub fn revocation_real_secs(mode: &str, method: &str, ms: u64, time_scale: f64) -> f64 {
+    let ttl_bound = matches!(mode, "cached" | "jwks" | "hybrid") && method != "crl";
+    let scale = if ttl_bound && time_scale > 0.0 {
+        time_scale
+    } else {
+        1.0
+    };
+    ms as f64 / 1_000.0 * scale
+}
+
 /// Optional per-interval auth API calls of a run, `params.apiserver_calls_timeline` =
 /// `[[t_secs, calls_in_interval], ...]` with intervals of equal length; None when absent or malformed.
 pub fn calls_timeline(run: &RunRecord) -> Option<Vec<(f64, f64)>> {
@@ -272,6 +285,20 @@ mod tests {
         assert_eq!(api_calls_per_min_real(&uncached, 10.0), Some(1_200.0));
         assert_eq!(api_calls_per_min_real(&cached, 0.0), Some(1_200.0));
         assert_eq!(time_scale(&results(vec![], -1.0)), 1.0);
+    }
+
+    #[test]
+    fn only_ttl_bound_revocations_are_scaled() {
+        assert_eq!(
+            revocation_real_secs("cached", "serviceaccount-delete", 3_000, 10.0),
+            30.0
+        );
+        assert_eq!(revocation_real_secs("hybrid", "crl", 3_000, 10.0), 3.0);
+        assert_eq!(
+            revocation_real_secs("tokenreview", "serviceaccount-delete", 40, 10.0),
+            0.04
+        );
+        assert_eq!(revocation_real_secs("mtls", "crl", 500, 10.0), 0.5);
     }
 
     #[test]
