@@ -279,3 +279,27 @@ fn without_a_ramp_the_reconsider_sentence_says_what_the_growth_run_did() {
         v.sentence
     );
 }
+
+#[test]
+fn a_generator_limited_capacity_is_a_lower_bound_not_a_verdict() {
+    let mut r = keep_baseline();
+    set_cached_capacity(&mut r, 999.0);
+    let generator = &mut run_mut(&mut r, "saturation/cached/8000")
+        .load
+        .as_mut()
+        .unwrap()
+        .generator;
+    generator.limited = true;
+    generator.reason = Some("generator CPU 99%".into());
+    let v = verdict(&r);
+    assert_eq!(v.branch, Branch::Inconclusive, "{}", v.sentence);
+    assert!(
+        v.sentence.contains("lower bound") && v.sentence.contains("generator CPU 99%"),
+        "{}",
+        v.sentence
+    );
+
+    // A generator limit does not hide a capacity that already covers the growth rate.
+    set_cached_capacity(&mut r, 1_001.0);
+    assert_eq!(verdict(&r).branch, Branch::KeepTokenReview);
+}

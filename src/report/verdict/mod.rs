@@ -92,6 +92,17 @@ pub fn verdict(results: &Results) -> Verdict {
         None => at_growth.map(|(run, load)| !figures::held(run, load, slo)),
     };
     let throttled = !throttled_runs.is_empty();
+    // A capacity figure from a generator-limited run is only a lower bound.
+    let capacity_source = match &capacity {
+        Some(_) => figures::runs_of(results, Scenario::Saturation, "cached")
+            .map(|(_, load)| &load.generator)
+            .find(|g| g.limited),
+        None => at_growth
+            .map(|(_, load)| &load.generator)
+            .filter(|g| g.limited),
+    };
+    let generator_limited = capacity_source.is_some();
+    let generator_reason = capacity_source.and_then(|g| g.reason.clone());
     // When the gateway without any authentication already misses the SLO, the machine or the
     // generator limits latency, and no auth mode can be judged against that SLO.
     let floor_runs: Vec<(f64, &RunRecord, &LoadSummary)> = [s.expected_rps, s.growth_rps]
@@ -179,7 +190,8 @@ pub fn verdict(results: &Results) -> Verdict {
          alternative that met the SLO at both rates with the lowest p99 at the growth rate, \
          with its trade-off. When the gateway without authentication (mode none) cannot hold \
          a rate within the SLO either, the machine is the limit and there is no verdict on \
-         latency or capacity.",
+         latency or capacity; a capacity measured while the load generator was the limit is a \
+         lower bound and gives no verdict either.",
         e = numfmt::rps(s.expected_rps),
         g = numfmt::rps(s.growth_rps),
         h = numfmt::pct(s.hit_ratio_target),
@@ -207,6 +219,19 @@ pub fn verdict(results: &Results) -> Verdict {
                  generator than about TokenReview. Relax the SLO (--slo-p99-us) or measure on a quieter \
                  machine.",
                 floor_misses.join("; ")
+            ),
+        )
+    } else if exceeds == Some(true) && generator_limited {
+        (
+            Branch::Inconclusive,
+            format!(
+                "No verdict on capacity: the load generator, not the gateway, was the limit in the \
+                 run that measured it{}, so what cached TokenReview held is a lower bound below the \
+                 rate asked for. Give the generator more cores or spread it over several processes \
+                 (gatebench report --merge) and measure again.",
+                generator_reason
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
             ),
         )
     } else if exceeds == Some(true) {
