@@ -44,6 +44,7 @@ fn write_log(path: &Path, seconds: &[BTreeMap<&'static str, Histogram<u64>>], ta
     std::fs::write(path, buf).unwrap();
 }
 
+#[allow(clippy::needless_update)] // later fields of the schema version default
 fn summary(pod: usize, samples: u64, limited: bool) -> LoadSummary {
     LoadSummary {
         schema_version: gatebench::results::SCHEMA_VERSION,
@@ -69,6 +70,7 @@ fn summary(pod: usize, samples: u64, limited: bool) -> LoadSummary {
             limited,
             reason: limited.then(|| "generator CPU 98%".into()),
             cpu_cores_used: 0.5,
+            ..Default::default()
         },
         ..Default::default()
     }

@@ -318,6 +318,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::needless_update)] // later fields of the schema version default
     fn capacity_prefers_max_held_and_falls_back_to_held_steps() {
         let step = |offered_rps, p99, held| RateStep {
             offered_rps,
@@ -329,6 +330,7 @@ mod tests {
             },
             error_ratio: 0.0,
             held,
+            ..Default::default()
         };
         let mut load = LoadSummary {
             steps: vec![

@@ -61,6 +61,8 @@ pub fn add_histograms(histograms: &[Histogram<u64>]) -> Result<Option<Histogram<
 
 /// Merges summaries and histograms (pure). Latency comes from the summed histogram when there
 /// is one; otherwise it is an upper bound (the worst input per percentile), and the method says so.
+// Literals end in `..Default::default()` so fields added within a schema version compile.
+#[allow(clippy::needless_update)]
 pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
     if inputs.is_empty() {
         return Err(Error::Empty("no LoadSummary (*.json) found".into()));
@@ -123,6 +125,8 @@ pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
                 .join("; "),
         ),
         cpu_cores_used: summaries.iter().map(|s| s.generator.cpu_cores_used).sum(),
+        // Fields loadtest adds later within the schema version start from their defaults.
+        ..GeneratorLimit::default()
     };
     let steps = merge_steps(&summaries, &mut notes);
     let max_held_rps = if steps.is_empty() {
@@ -193,6 +197,8 @@ pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
         cold_burst,
         revocation,
         outage,
+        // Fields loadtest adds later (per-process scrapes, service time) are not summed here.
+        ..LoadSummary::default()
     };
     Ok(Merged {
         summary,
@@ -279,6 +285,7 @@ fn merge_timeseries(summaries: &[&LoadSummary]) -> Vec<SecondSample> {
 
 /// Rate steps of pods that ran the same ramp: rates added, latency the worst pod's, held
 /// only if every pod held.
+#[allow(clippy::needless_update)]
 fn merge_steps(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> Vec<RateStep> {
     let with_steps: Vec<&&LoadSummary> = summaries.iter().filter(|s| !s.steps.is_empty()).collect();
     let Some(first) = with_steps.first() else {
@@ -309,6 +316,7 @@ fn merge_steps(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> Vec<RateS
                     steps.iter().map(|s| s.error_ratio).fold(0.0, f64::max)
                 },
                 held: steps.iter().all(|s| s.held),
+                ..RateStep::default()
             }
         })
         .collect()
