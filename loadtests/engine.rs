@@ -2,6 +2,7 @@
 //! its tickets from the pacer, sends through its own reqwest client, and records latency from
 //! the intended send time. goose keeps its own metrics and reports alongside.
 
+use crate::client::{ClientOptions, build_client, error_kind};
 use crate::credentials::Credential;
 use crate::pacing::{Ticket, run_pacer};
 use crate::recording::{Outcome, Recording, RequestRecord};
@@ -18,49 +19,6 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 /// The route every scenario posts to.
 pub const SIGNAL_PATH: &str = "/api/v1/signals/prometheus";
-
-/// How every user's HTTP client is built.
-#[derive(Clone, Debug, Default)]
-pub struct ClientOptions {
-    /// PEM CA bundle that signed the gateway's TLS certificate.
-    pub ca_pem: Option<Vec<u8>>,
-    /// One connection (and TLS handshake) per request instead of keep-alive.
-    pub new_connection: bool,
-    pub timeout: Duration,
-    pub accept_invalid_certs: bool,
-}
-
-impl ClientOptions {
-    pub fn connection_label(&self) -> &'static str {
-        if self.new_connection {
-            "new-connection-per-request"
-        } else {
-            "keepalive"
-        }
-    }
-}
-
-/// Builds one client; a certificate credential becomes the client's TLS identity.
-pub fn build_client(opts: &ClientOptions, credential: &Credential) -> Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .http1_only()
-        .timeout(opts.timeout)
-        .connect_timeout(opts.timeout.min(Duration::from_secs(10)))
-        .tls_danger_accept_invalid_certs(opts.accept_invalid_certs);
-    if let Some(pem) = &opts.ca_pem {
-        for cert in reqwest::Certificate::from_pem_bundle(pem).context("parsing --ca-cert")? {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    if opts.new_connection {
-        // No idle connection is kept, so each request dials (and handshakes) afresh.
-        builder = builder.pool_max_idle_per_host(0);
-    }
-    if let Credential::Certificate(pem) = credential {
-        builder = builder.identity(reqwest::Identity::from_pem(pem).context("client identity")?);
-    }
-    Ok(builder.build()?)
-}
 
 /// What request `seq` sends.
 pub struct RequestSpec {
@@ -344,22 +302,4 @@ async fn send_one(shared: &Arc<Shared>, user: &mut GooseUser) -> TransactionResu
 
 fn micros(d: Duration) -> u64 {
     d.as_micros() as u64
-}
-
-/// Transport error kind for the summary's `errors` map.
-pub fn error_kind(e: &reqwest::Error) -> &'static str {
-    let text = format!("{e:?}").to_lowercase();
-    if e.is_timeout() {
-        "timeout"
-    } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
-        "tls"
-    } else if e.is_connect() {
-        "connect"
-    } else if e.is_body() || e.is_decode() {
-        "body"
-    } else if text.contains("reset") || text.contains("closed") {
-        "reset"
-    } else {
-        "other"
-    }
 }
