@@ -68,6 +68,8 @@ struct Shared {
     url: String,
     name: String,
     cancel: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// First user set-up failure: the phase reports it instead of half-measured data.
+    failure: Mutex<Option<String>>,
 }
 
 /// Per-user state kept in goose's session data.
@@ -103,6 +105,7 @@ pub async fn run_phase(target: &Target, plan: PhasePlan) -> Result<PhaseOutcome>
         url: format!("{}{SIGNAL_PATH}", target.host.trim_end_matches('/')),
         name: plan.name.clone(),
         cancel: Mutex::new(None),
+        failure: Mutex::new(None),
     });
 
     let mut config = target.goose.clone();
@@ -152,6 +155,9 @@ pub async fn run_phase(target: &Target, plan: PhasePlan) -> Result<PhaseOutcome>
             ));
         }
     };
+    if let Some(failure) = shared.failure.lock().expect("lock").take() {
+        return Err(anyhow!("phase {}: {failure}", plan.name));
+    }
     let (t0, started_at) = *shared
         .t0
         .get()
@@ -189,13 +195,33 @@ fn goose_request_count(metrics: &GooseMetrics) -> u64 {
 
 fn start_user(shared: &Arc<Shared>, user: &mut GooseUser) -> TransactionResult {
     let index = shared.started_users.fetch_add(1, Ordering::SeqCst);
+    let result = prepare_user(shared, user, index);
+    if let Err(e) = &result {
+        shared
+            .failure
+            .lock()
+            .expect("lock")
+            .get_or_insert_with(|| e.clone());
+    }
+    // Start the schedule even if this user failed, so the phase ends instead of waiting.
+    if index + 1 == shared.receivers.lock().expect("lock").len() {
+        start_pacer(shared);
+    }
+    result.map_err(|e| Box::new(e.as_str().into()))
+}
+
+fn prepare_user(
+    shared: &Arc<Shared>,
+    user: &mut GooseUser,
+    index: usize,
+) -> std::result::Result<(), String> {
     let rx = shared
         .receivers
         .lock()
         .expect("lock")
         .get_mut(index)
         .and_then(Option::take)
-        .ok_or_else(|| Box::new("more goose users than schedule slices".into()))?;
+        .ok_or("more goose users than schedule slices")?;
     let clients = match shared.credentials.first() {
         Some(Credential::Certificate(_)) => shared
             .credentials
@@ -204,17 +230,13 @@ fn start_user(shared: &Arc<Shared>, user: &mut GooseUser) -> TransactionResult {
             .collect::<Result<Vec<_>>>(),
         _ => build_client(&shared.client, &Credential::Anonymous).map(|c| vec![c]),
     }
-    .map_err(|e| Box::new(format!("building client: {e:#}").as_str().into()))?;
+    .map_err(|e| format!("building client: {e:#}"))?;
     user.client = clients[0].clone();
     user.set_session_data(Session(Arc::new(tokio::sync::Mutex::new(UserState {
         rx,
         clients,
         last_completion: None,
     }))));
-    let total_users = shared.receivers.lock().expect("lock").len();
-    if index + 1 == total_users {
-        start_pacer(shared);
-    }
     Ok(())
 }
 

@@ -187,3 +187,40 @@ async fn stall_shows_in_p99() {
     );
     assert!(s.latency_us.max >= stall_us * 9 / 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_credentials_fail_the_run_instead_of_hanging() {
+    let (addr, server) = start_server(u64::MAX, Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("client-0.pem"), "not a certificate").unwrap();
+    std::fs::write(dir.path().join("client-0-key.pem"), "not a key").unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_loadtest"));
+    cmd.args(["--scenario", "steady", "--host"])
+        .arg(format!("http://{addr}"))
+        .arg("--summary-out")
+        .arg(dir.path().join("s.json"))
+        .arg("--pki-dir")
+        .arg(dir.path())
+        .args([
+            "--identities",
+            "1",
+            "--rate",
+            "50",
+            "--duration",
+            "1",
+            "--quiet",
+        ])
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("loadtest gave up within 60 s")
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("building client"), "{stderr}");
+    assert!(
+        !dir.path().join("s.json").exists(),
+        "no summary from a failed run"
+    );
+    assert_eq!(server.requests.load(Ordering::SeqCst), 0);
+}
