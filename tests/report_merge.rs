@@ -70,8 +70,12 @@ fn summary(pod: usize, samples: u64, limited: bool) -> LoadSummary {
             limited,
             reason: limited.then(|| "generator CPU 98%".into()),
             cpu_cores_used: 0.5,
+            send_delay_p99_us: 100 * pod as u64,
             ..Default::default()
         },
+        // Every pod scrapes the same API server over overlapping windows.
+        apiserver_calls: BTreeMap::from([("tokenreviews".into(), 10 * (pod as u64 + 1))]),
+        goose_reports: vec![format!("pod-{pod}.html")],
         ..Default::default()
     }
 }
@@ -179,6 +183,11 @@ fn three_pods_merge_into_the_histogram_of_all_samples() {
         "{reason}"
     );
     assert!((merged.generator.cpu_cores_used - 1.5).abs() < 1e-9);
+    assert_eq!(merged.generator.send_delay_p99_us, 200);
+    // Overlapping scrapes of one server are not added: the widest is kept, and said so.
+    assert_eq!(merged.apiserver_calls["tokenreviews"], 30);
+    assert!(merged.method.contains("not a sum"), "{}", merged.method);
+    assert_eq!(merged.goose_reports.len(), 3);
 
     // The merged log reads back as the same distribution.
     let back = read_interval_log(&std::fs::read(&hlog).unwrap())
