@@ -225,10 +225,12 @@ pub fn capacity(results: &Results, mode: &str, slo_p99_us: u64) -> Option<Capaci
                 None if !load.steps.is_empty() => from_steps(),
                 None => return None,
             };
+            // A step the generator could not drive says nothing about the gateway.
+            let step_limited = load.steps.iter().any(|s| !s.held && s.generator_limited);
             Some(Capacity {
                 held_rps,
                 ramp_top_rps,
-                generator_limited: load.generator.limited,
+                generator_limited: load.generator.limited || step_limited,
             })
         })
         .max_by(|a, b| a.held_rps.total_cmp(&b.held_rps))

@@ -92,17 +92,17 @@ pub fn verdict(results: &Results) -> Verdict {
         None => at_growth.map(|(run, load)| !figures::held(run, load, slo)),
     };
     let throttled = !throttled_runs.is_empty();
-    // A capacity figure from a generator-limited run is only a lower bound.
-    let capacity_source = match &capacity {
-        Some(_) => figures::runs_of(results, Scenario::Saturation, "cached")
-            .map(|(_, load)| &load.generator)
-            .find(|g| g.limited),
+    // A capacity figure from a generator-limited run (or step) is only a lower bound.
+    let (generator_limited, generator_reason) = match &capacity {
+        Some(c) => (
+            c.generator_limited,
+            figures::runs_of(results, Scenario::Saturation, "cached")
+                .find_map(|(_, load)| load.generator.reason.clone()),
+        ),
         None => at_growth
-            .map(|(_, load)| &load.generator)
-            .filter(|g| g.limited),
+            .map(|(_, load)| (load.generator.limited, load.generator.reason.clone()))
+            .unwrap_or((false, None)),
     };
-    let generator_limited = capacity_source.is_some();
-    let generator_reason = capacity_source.and_then(|g| g.reason.clone());
     // When the gateway without any authentication already misses the SLO, the machine or the
     // generator limits latency, and no auth mode can be judged against that SLO.
     let mut floor_runs: Vec<(&RunRecord, &LoadSummary)> = [s.expected_rps, s.growth_rps]
