@@ -1,8 +1,9 @@
 //! Everything a scenario needs, set up once from the flags: target, credentials, probes, knobs.
 
 use crate::cli::Cli;
+use crate::client::ClientOptions;
 use crate::credentials::{self, Credential};
-use crate::engine::{ClientOptions, Target};
+use crate::engine::Target;
 use crate::scrape::Probe;
 use anyhow::{Context as _, Result, bail};
 use std::sync::Arc;

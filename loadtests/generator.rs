@@ -98,20 +98,20 @@ mod tests {
 
     #[test]
     fn cpu_window_sees_busy_work() {
-        // Spin until the kernel has charged this process 100 ms of CPU (bounded), rather than
-        // for a fixed wall time: on a loaded machine a fixed spin may get little CPU.
+        // Spin until /proc shows 50 ms more CPU (bounded), however busy the machine is.
         let w = CpuWindow::start();
         let start_cpu = process_cpu_secs().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let give_up = Instant::now() + Duration::from_secs(20);
         let mut x = 0u64;
-        while process_cpu_secs().unwrap() - start_cpu < 0.1 && Instant::now() < deadline {
+        while process_cpu_secs().unwrap() < start_cpu + 0.05 {
+            assert!(Instant::now() < give_up, "CPU time never advanced");
             for _ in 0..10_000 {
                 x = x.wrapping_add(std::hint::black_box(1));
             }
         }
         assert!(x > 0);
-        assert!(process_cpu_secs().unwrap() - start_cpu >= 0.1, "no CPU charged");
-        assert!(w.cores_used() > 0.0, "{}", w.cores_used());
+        let used = w.cores_used();
+        assert!(used > 0.0 && used <= cores_available() + 0.5, "{used}");
     }
 
     #[test]

@@ -111,12 +111,18 @@ async fn outage_refuses_only_new_identities() {
         o.known.ok, o.known.requests,
         "cached identities keep working: {o:?}"
     );
-    assert_eq!(o.new.ok, 0, "new identities fail during the outage: {o:?}");
-    assert_eq!(o.new.codes.get("503"), Some(&o.new.requests), "{o:?}");
+    assert!(!o.known.codes.contains_key("503"), "{o:?}");
+    // Requests are classed by intended send time; on a loaded machine one intended just
+    // before the window's end may leave after it and succeed.
+    let refused = o.new.codes.get("503").copied().unwrap_or(0);
+    assert!(
+        refused * 10 >= o.new.requests * 9,
+        "new identities get 503: {o:?}"
+    );
     let recovery_ms = o
         .recovery_ms
         .expect("new identities recover after the window");
-    assert!(recovery_ms < 1500, "recovered after {recovery_ms} ms");
+    assert!(recovery_ms < 3000, "recovered after {recovery_ms} ms");
     assert!(o.timeline.iter().any(|(_, ratio)| *ratio < 1.0));
 }
 
@@ -371,9 +377,7 @@ async fn revocation_by_crl_is_refused() {
     assert_common(&s);
     let r = s.revocation.expect("revocation result");
     assert_eq!(r.method, "crl");
-    assert!(
-        r.delay_ms.is_some() || s.errors.get("tls").is_some(),
-        "{r:?} {:?}",
-        s.errors
-    );
+    let delay_ms = r.delay_ms.expect("revoked certificate refused");
+    assert!(delay_ms < 3000, "CRL took {delay_ms} ms to bite");
+    assert!(r.accepted_after_revocation < s.latency_us.count, "{r:?}");
 }

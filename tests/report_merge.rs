@@ -44,6 +44,7 @@ fn write_log(path: &Path, seconds: &[BTreeMap<&'static str, Histogram<u64>>], ta
     std::fs::write(path, buf).unwrap();
 }
 
+#[allow(clippy::needless_update)] // later fields of the schema version default
 fn summary(pod: usize, samples: u64, limited: bool) -> LoadSummary {
     LoadSummary {
         schema_version: gatebench::results::SCHEMA_VERSION,
@@ -69,8 +70,12 @@ fn summary(pod: usize, samples: u64, limited: bool) -> LoadSummary {
             limited,
             reason: limited.then(|| "generator CPU 98%".into()),
             cpu_cores_used: 0.5,
-            send_delay_p99_us: 0,
+            send_delay_p99_us: 100 * pod as u64,
+            ..Default::default()
         },
+        // Every pod scrapes the same API server over overlapping windows.
+        apiserver_calls: BTreeMap::from([("tokenreviews".into(), 10 * (pod as u64 + 1))]),
+        goose_reports: vec![format!("pod-{pod}.html")],
         ..Default::default()
     }
 }
@@ -178,6 +183,11 @@ fn three_pods_merge_into_the_histogram_of_all_samples() {
         "{reason}"
     );
     assert!((merged.generator.cpu_cores_used - 1.5).abs() < 1e-9);
+    assert_eq!(merged.generator.send_delay_p99_us, 200);
+    // Overlapping scrapes of one server are not added: the widest is kept, and said so.
+    assert_eq!(merged.apiserver_calls["tokenreviews"], 30);
+    assert!(merged.method.contains("not a sum"), "{}", merged.method);
+    assert_eq!(merged.goose_reports.len(), 3);
 
     // The merged log reads back as the same distribution.
     let back = read_interval_log(&std::fs::read(&hlog).unwrap())
@@ -288,4 +298,53 @@ fn report_rerenders_results_json() {
         html,
         gatebench::report::render_html(&report_fixtures::keep_baseline())
     );
+}
+
+#[test]
+fn rerender_reads_run_histograms_even_after_the_reports_dir_moved() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("runs")).unwrap();
+    let mut classes: BTreeMap<&'static str, Histogram<u64>> = BTreeMap::new();
+    let mut h = Histogram::<u64>::new(3).unwrap();
+    for v in 1..=5_000u64 {
+        h.record(300 + v).unwrap();
+    }
+    classes.insert("2xx", h.clone());
+    write_log(
+        &tmp.path().join("runs/steady_cached_100.hlog"),
+        &[classes],
+        true,
+    );
+    let mut results = report_fixtures::keep_baseline();
+    // Recorded where decide wrote it on another machine; found beside results.json under runs/.
+    report_fixtures::run_mut(&mut results, "steady/cached/100")
+        .load
+        .as_mut()
+        .unwrap()
+        .histogram_log = Some("/elsewhere/reports/runs/steady_cached_100.hlog".into());
+    report_fixtures::run_mut(&mut results, "steady/none/100")
+        .load
+        .as_mut()
+        .unwrap()
+        .histogram_log = Some("runs/missing.hlog".into());
+    let (histograms, problems) =
+        gatebench::report::histograms::load_histograms(&results, tmp.path());
+    assert_eq!(
+        histograms.keys().collect::<Vec<_>>(),
+        vec!["steady/cached/100"]
+    );
+    assert_eq!(histograms["steady/cached/100"], h);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("steady/none/100"));
+
+    // The spectrum then follows the whole distribution: many points, one dot (the maximum).
+    let chart = gatebench::report::charts::spectrum_with(&results, &histograms);
+    let cached_line = chart
+        .svg
+        .lines()
+        .filter(|l| l.starts_with("<polyline") && l.contains("#0072B2"))
+        .map(|l| l.matches(',').count())
+        .max()
+        .unwrap();
+    assert!(cached_line > 20, "{cached_line} points");
 }

@@ -6,37 +6,64 @@ use super::markup::{esc, table};
 use super::numfmt;
 use crate::results::{Results, Scenario};
 
+fn per_request(handshakes: u64, requests: u64) -> String {
+    if requests > 0 {
+        format!("{:.2}", handshakes as f64 / requests as f64)
+    } else {
+        "n/a".into()
+    }
+}
+
 /// Handshake runs: per mode and connection policy.
 fn handshake_rows(results: &Results) -> Vec<Vec<String>> {
     figures::modes(results)
         .into_iter()
         .flat_map(|mode| {
             figures::runs_of(results, Scenario::Handshake, &mode)
-                .map(|(run, load)| {
+                .flat_map(|(run, load)| {
+                    // loadtest's handshake scenario measures both policies in one run.
+                    if let Some(h) = &load.handshake {
+                        return [
+                            ("keepalive", &h.keepalive_latency_us, h.keepalive_handshakes),
+                            (
+                                "new-connection",
+                                &h.new_connection_latency_us,
+                                h.new_connection_handshakes,
+                            ),
+                        ]
+                        .into_iter()
+                        .map(|(connection, latency, handshakes)| {
+                            vec![
+                                esc(&format!("{mode} ({})", h.credential)),
+                                esc(connection),
+                                "n/a".into(),
+                                esc(&numfmt::latency_us(latency.p50)),
+                                esc(&numfmt::latency_us(latency.p99)),
+                                numfmt::int(handshakes as f64),
+                                per_request(handshakes, latency.count),
+                                "n/a".into(),
+                            ]
+                        })
+                        .collect::<Vec<_>>();
+                    }
                     let connection = run
                         .params
                         .get("connection")
                         .and_then(|v| v.as_str())
                         .map(str::to_string)
                         .unwrap_or_else(|| load.connection.clone());
-                    let requests = figures::requests(load);
-                    let per_request = if requests > 0 {
-                        format!("{:.2}", run.tls_handshakes as f64 / requests as f64)
-                    } else {
-                        "n/a".into()
-                    };
-                    vec![
+                    vec![vec![
                         esc(&mode),
                         esc(&connection),
                         numfmt::rps(load.achieved_rps),
                         esc(&numfmt::latency_us(load.latency_us.p50)),
                         esc(&numfmt::latency_us(load.latency_us.p99)),
                         numfmt::int(run.tls_handshakes as f64),
-                        per_request,
+                        per_request(run.tls_handshakes, figures::requests(load)),
                         numfmt::opt(figures::cpu_ms_per_1000(run, load), |v| {
                             format!("{v:.1} ms")
                         }),
-                    ]
+                    ]]
                 })
                 .collect::<Vec<_>>()
         })

@@ -71,10 +71,15 @@ pub fn mode_rows(results: &Results) -> Vec<ModeRow> {
             let revocation = figures::runs_of(results, Scenario::Revocation, &mode)
                 .find_map(|(_, l)| l.revocation.as_ref())
                 .map(|rev| match rev.delay_ms {
-                    Some(ms) => Ok(ms as f64 / 1_000.0 * scale),
+                    Some(ms) => Ok(figures::revocation_real_secs(&mode, &rev.method, ms, scale)),
                     None => Err(format!(
                         "not refused within {}",
-                        numfmt::secs(rev.observed_for_ms as f64 / 1_000.0 * scale)
+                        numfmt::secs(figures::revocation_real_secs(
+                            &mode,
+                            &rev.method,
+                            rev.observed_for_ms,
+                            scale,
+                        ))
                     )),
                 });
             let outage = figures::runs_of(results, Scenario::Outage, &mode)

@@ -19,6 +19,7 @@ pub fn latency(p50: u64, p99: u64, count: u64) -> LatencyUs {
     }
 }
 
+#[allow(clippy::needless_update)] // later fields of the schema version default
 pub fn load(scenario: &str, offered: f64, achieved: f64, lat: LatencyUs) -> LoadSummary {
     LoadSummary {
         schema_version: SCHEMA_VERSION,
@@ -38,7 +39,7 @@ pub fn load(scenario: &str, offered: f64, achieved: f64, lat: LatencyUs) -> Load
             limited: false,
             reason: None,
             cpu_cores_used: 0.3,
-            send_delay_p99_us: 0,
+            ..Default::default()
         },
         connection: "keepalive".into(),
         ..Default::default()
@@ -98,6 +99,7 @@ pub fn steady(mode: &str, offered: f64, p99_us: u64, hit_ratio: Option<f64>) -> 
     r
 }
 
+#[allow(clippy::needless_update)] // later fields of the schema version default
 pub fn saturation(mode: &str, max_held: f64, top: f64) -> RunRecord {
     let mut l = load("saturation", top, max_held, latency(500, 1_500, 50_000));
     let mut rate = 250.0;
@@ -110,7 +112,7 @@ pub fn saturation(mode: &str, max_held: f64, top: f64) -> RunRecord {
             latency_us: latency(p99 / 3, p99, (rate * 5.0) as u64),
             error_ratio: 0.0,
             held,
-            generator_limited: false,
+            ..Default::default()
         });
         rate *= 2.0;
     }

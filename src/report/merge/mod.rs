@@ -4,7 +4,7 @@
 
 use super::{Error, Result};
 use crate::results::{
-    GeneratorLimit, LatencyUs, LoadSummary, RateStep, SCHEMA_VERSION, SecondSample,
+    CacheCounts, GeneratorLimit, LatencyUs, LoadSummary, RateStep, SCHEMA_VERSION, SecondSample,
 };
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -61,6 +61,8 @@ pub fn add_histograms(histograms: &[Histogram<u64>]) -> Result<Option<Histogram<
 
 /// Merges summaries and histograms (pure). Latency comes from the summed histogram when there
 /// is one; otherwise it is an upper bound (the worst input per percentile), and the method says so.
+// Literals end in `..Default::default()` so fields added within a schema version compile.
+#[allow(clippy::needless_update)]
 pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
     if inputs.is_empty() {
         return Err(Error::Empty("no LoadSummary (*.json) found".into()));
@@ -123,11 +125,14 @@ pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
                 .join("; "),
         ),
         cpu_cores_used: summaries.iter().map(|s| s.generator.cpu_cores_used).sum(),
+        // The worst process's own send delay bounds the merged run's.
         send_delay_p99_us: summaries
             .iter()
             .map(|s| s.generator.send_delay_p99_us)
             .max()
             .unwrap_or(0),
+        // Fields loadtest adds later within the schema version start from their defaults.
+        ..GeneratorLimit::default()
     };
     let steps = merge_steps(&summaries, &mut notes);
     let max_held_rps = if steps.is_empty() {
@@ -166,6 +171,23 @@ pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
         &mut notes,
     )
     .cloned();
+    let throttle = only_one(
+        "throttle",
+        summaries.iter().map(|s| s.throttle.as_ref()),
+        &mut notes,
+    )
+    .cloned();
+    let handshake = only_one(
+        "handshake",
+        summaries.iter().map(|s| s.handshake.as_ref()),
+        &mut notes,
+    )
+    .cloned();
+    let scraped = scraped_counts(&summaries, &mut notes);
+    let service_time_us = summaries
+        .iter()
+        .any(|s| s.service_time_us.is_some())
+        .then(|| worst_latency(summaries.iter().filter_map(|s| s.service_time_us.as_ref())));
     let summary = LoadSummary {
         schema_version: SCHEMA_VERSION,
         scenario: joined(summaries.iter().map(|s| s.scenario.as_str())),
@@ -198,22 +220,18 @@ pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
         cold_burst,
         revocation,
         outage,
-        // Every pod talks to the same API server, so each pod's scrape already saw the whole
-        // cluster's calls: take the largest rather than summing.
-        apiserver_calls: summaries
-            .iter()
-            .max_by_key(|s| s.apiserver_calls.values().sum::<u64>())
-            .map(|s| s.apiserver_calls.clone())
-            .unwrap_or_default(),
-        apiserver_throttled: summaries
-            .iter()
-            .map(|s| s.apiserver_throttled)
-            .max()
-            .unwrap_or(0),
+        service_time_us,
+        apiserver_calls: scraped.apiserver_calls,
+        apiserver_throttled: scraped.apiserver_throttled,
+        token_cache: scraped.token_cache,
+        sar_cache: scraped.sar_cache,
+        throttle,
+        handshake,
         goose_reports: summaries
             .iter()
             .flat_map(|s| s.goose_reports.iter().cloned())
             .collect(),
+        // Fields loadtest adds later within the schema version start from their defaults.
         ..LoadSummary::default()
     };
     Ok(Merged {
@@ -221,6 +239,40 @@ pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
         log,
         histogram,
     })
+}
+
+/// Server-side counts the inputs scraped from /metrics.
+struct Scraped {
+    apiserver_calls: BTreeMap<String, u64>,
+    apiserver_throttled: u64,
+    token_cache: Option<CacheCounts>,
+    sar_cache: Option<CacheCounts>,
+}
+
+/// Every process scraped the same API server (and gateway) over overlapping windows, so the
+/// counts are not added: the input with the most API calls (the widest window) is kept.
+fn scraped_counts(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> Scraped {
+    let scraping: Vec<&&LoadSummary> = summaries
+        .iter()
+        .filter(|s| !s.apiserver_calls.is_empty() || s.token_cache.is_some())
+        .collect();
+    if scraping.len() > 1 {
+        notes.push(format!(
+            "server-side counts are the largest of {} overlapping scrapes, not a sum",
+            scraping.len()
+        ));
+    }
+    let widest = scraping
+        .iter()
+        .max_by_key(|s| s.apiserver_calls.values().sum::<u64>());
+    Scraped {
+        apiserver_calls: widest
+            .map(|s| s.apiserver_calls.clone())
+            .unwrap_or_default(),
+        apiserver_throttled: widest.map(|s| s.apiserver_throttled).unwrap_or(0),
+        token_cache: widest.and_then(|s| s.token_cache.clone()),
+        sar_cache: widest.and_then(|s| s.sar_cache.clone()),
+    }
 }
 
 /// A scenario-specific result kept only when exactly one input has it: such scenarios measure
@@ -301,6 +353,7 @@ fn merge_timeseries(summaries: &[&LoadSummary]) -> Vec<SecondSample> {
 
 /// Rate steps of pods that ran the same ramp: rates added, latency the worst pod's, held
 /// only if every pod held.
+#[allow(clippy::needless_update)]
 fn merge_steps(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> Vec<RateStep> {
     let with_steps: Vec<&&LoadSummary> = summaries.iter().filter(|s| !s.steps.is_empty()).collect();
     let Some(first) = with_steps.first() else {
@@ -332,6 +385,7 @@ fn merge_steps(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> Vec<RateS
                 },
                 held: steps.iter().all(|s| s.held),
                 generator_limited: steps.iter().any(|s| s.generator_limited),
+                ..RateStep::default()
             }
         })
         .collect()
