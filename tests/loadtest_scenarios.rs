@@ -39,6 +39,12 @@ async fn steady_cached_counts_one_tokenreview_per_identity() {
         "{:?}",
         s.apiserver_calls
     );
+    assert_eq!(
+        s.apiserver_calls.get("subjectaccessreviews"),
+        Some(&3),
+        "{:?}",
+        s.apiserver_calls
+    );
     let token = s.token_cache.expect("token cache counts");
     assert_eq!((token.hits, token.misses), (97, 3));
     assert!((s.offered_rps - 50.0).abs() < f64::EPSILON);
