@@ -387,3 +387,32 @@ async fn revocation_by_crl_is_refused() {
     assert!(delay_ms < 3000, "CRL took {delay_ms} ms to bite");
     assert!(r.accepted_after_revocation < s.latency_us.count, "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_fraction_shows_as_202s() {
+    let cluster = Cluster::start().await;
+    let gw = cluster.gateway("none", &[]).await;
+    let s = loadtest(
+        "steady",
+        &gw,
+        &[
+            "--rate",
+            "50",
+            "--duration",
+            "2",
+            "--identities",
+            "1",
+            "--duplicate-fraction",
+            "0.5",
+        ],
+    )
+    .await;
+    assert_common(&s);
+    let dups = s.status_counts.get("202").copied().unwrap_or(0);
+    let fresh = s.status_counts.get("201").copied().unwrap_or(0);
+    assert_eq!(dups + fresh, 100, "{:?}", s.status_counts);
+    assert!(
+        (30..=70).contains(&dups),
+        "{dups} duplicates of 100 at fraction 0.5"
+    );
+}
