@@ -22,6 +22,8 @@ async fn steady_cached_counts_one_tokenreview_per_identity() {
             "3",
             "--kubeconfig",
             &kc,
+            // Idempotent on top of the cluster's own set-up; exercises the flag.
+            "--setup-rbac",
         ],
     )
     .await;
