@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-reports/ceiling}
 mkdir -p "$out"
-bin=target/release
+bin=${BIN:-target/release}
 
 start() { # start NAME ARGS... : runs gatebench ARGS, waits for its listening line in $out/NAME.out
   local name=$1; shift
