@@ -22,6 +22,8 @@ async fn steady_cached_counts_one_tokenreview_per_identity() {
             "3",
             "--kubeconfig",
             &kc,
+            // Idempotent on top of the cluster's own set-up; exercises the flag.
+            "--setup-rbac",
         ],
     )
     .await;
@@ -35,6 +37,12 @@ async fn steady_cached_counts_one_tokenreview_per_identity() {
     );
     assert_eq!(
         s.apiserver_calls.get("tokenreviews"),
+        Some(&3),
+        "{:?}",
+        s.apiserver_calls
+    );
+    assert_eq!(
+        s.apiserver_calls.get("subjectaccessreviews"),
         Some(&3),
         "{:?}",
         s.apiserver_calls
@@ -380,4 +388,33 @@ async fn revocation_by_crl_is_refused() {
     let delay_ms = r.delay_ms.expect("revoked certificate refused");
     assert!(delay_ms < 3000, "CRL took {delay_ms} ms to bite");
     assert!(r.accepted_after_revocation < s.latency_us.count, "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_fraction_shows_as_202s() {
+    let cluster = Cluster::start().await;
+    let gw = cluster.gateway("none", &[]).await;
+    let s = loadtest(
+        "steady",
+        &gw,
+        &[
+            "--rate",
+            "50",
+            "--duration",
+            "2",
+            "--identities",
+            "1",
+            "--duplicate-fraction",
+            "0.5",
+        ],
+    )
+    .await;
+    assert_common(&s);
+    let dups = s.status_counts.get("202").copied().unwrap_or(0);
+    let fresh = s.status_counts.get("201").copied().unwrap_or(0);
+    assert_eq!(dups + fresh, 100, "{:?}", s.status_counts);
+    assert!(
+        (30..=70).contains(&dups),
+        "{dups} duplicates of 100 at fraction 0.5"
+    );
 }
