@@ -43,6 +43,21 @@ echo "server: $(cat "$WORK/stdout")"
 
 k() { kubectl --kubeconfig "$WORK/kubeconfig" "$@" 2>&1; }
 
+# create_token SA NS [AUDIENCE]: `kubectl create token` (kubectl >= 1.24), or the same TokenRequest
+# through `create --raw` on older clients (Debian's kubernetes-client package is 1.20).
+if kubectl create token --help >/dev/null 2>&1; then
+    create_token() { k create token "$1" -n "$2" --duration 10m ${3:+--audience "$3"}; }
+else
+    echo "kubectl has no 'create token'; minting through create --raw TokenRequest"
+    create_token() {
+        local aud=""
+        [[ -n "${3:-}" ]] && aud="\"audiences\":[\"$3\"],"
+        printf '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{%s"expirationSeconds":600}}' "$aud" >"$WORK/tokenrequest.json"
+        k create --raw "/api/v1/namespaces/$2/serviceaccounts/$1/token" -f "$WORK/tokenrequest.json" |
+            sed -n 's/.*"token":"\([^"]*\)".*/\1/p'
+    }
+fi
+
 expect_eq "create namespace" "$(k create namespace smoke)" "namespace/smoke created"
 expect_eq "create serviceaccount gw" "$(k create serviceaccount gw -n smoke)" "serviceaccount/gw created"
 expect_eq "create serviceaccount load-0" "$(k create serviceaccount load-0 -n smoke)" "serviceaccount/load-0 created"
@@ -60,9 +75,9 @@ expect_eq "create rolebinding" \
     "$(k create rolebinding signal --clusterrole=gatebench-signal-source --serviceaccount=smoke:load-0 -n smoke)" \
     "rolebinding.rbac.authorization.k8s.io/signal created"
 
-LOAD_TOKEN="$(k create token load-0 -n smoke --audience gatebench --duration 10m)"
+LOAD_TOKEN="$(create_token load-0 smoke gatebench)"
 expect_eq "create token is a JWT" "$(awk -F. '{print NF}' <<<"$LOAD_TOKEN")" "3"
-GW_TOKEN="$(k create token gw -n smoke --duration 10m)"
+GW_TOKEN="$(create_token gw smoke)"
 
 review_file() {  # TOKEN AUDIENCE -> path of a TokenReview body
     printf '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"%s","audiences":["%s"]}}' "$1" "$2" >"$WORK/review.json"
@@ -90,7 +105,7 @@ expect_has "SAR denied for another resourceName" "$SAR" '"allowed":false'
 SAR="$(gw create --raw /apis/authorization.k8s.io/v1/subjectaccessreviews -f "$(sar_file system:serviceaccount:smoke:gw smoke gateway-service)")"
 expect_has "SAR denied for an unbound SA" "$SAR" '"allowed":false'
 
-LOAD_API_TOKEN="$(k create token load-0 -n smoke --duration 10m)"
+LOAD_API_TOKEN="$(create_token load-0 smoke)"
 expect_has "caller without auth-delegator is Forbidden" \
     "$(kubectl --kubeconfig "$WORK/kubeconfig" --token "$LOAD_API_TOKEN" create --raw /apis/authentication.k8s.io/v1/tokenreviews -f "$(review_file "$LOAD_TOKEN" gatebench)" 2>&1 || true)" \
     "Forbidden"
@@ -108,7 +123,7 @@ expect_has "JWKS key is for RS256" "$JWKS" '"alg":"RS256"'
 expect_has "OIDC discovery" "$(k get --raw /.well-known/openid-configuration)" '"jwks_uri":'
 
 METRICS="$(k get --raw /metrics)"
-TR_LABELS='verb="create",group="authentication.k8s.io",version="v1",resource="tokenreviews",subresource="",scope="cluster",component="apiserver"'
+TR_LABELS='verb="POST",group="authentication.k8s.io",version="v1",resource="tokenreviews",subresource="",scope="cluster",component="apiserver"'
 expect_has "metrics count the 3 allowed TokenReviews" "$METRICS" "apiserver_request_total{$TR_LABELS,code=\"201\"} 3"
 expect_has "metrics count the forbidden TokenReview" "$METRICS" "apiserver_request_total{$TR_LABELS,code=\"403\"} 1"
 

@@ -105,15 +105,15 @@ async fn counters_equal_the_calls_made() {
             ],
         )
     };
-    assert_eq!(count("create", "namespaces", "", "201"), 1.0);
-    assert_eq!(count("create", "namespaces", "", "409"), 1.0);
-    assert_eq!(count("get", "namespaces", "", "200"), 1.0);
-    assert_eq!(count("create", "serviceaccounts", "", "201"), 1.0);
-    assert_eq!(count("create", "serviceaccounts", "token", "201"), 1.0);
-    assert_eq!(count("create", "tokenreviews", "", "201"), 7.0);
-    assert_eq!(count("create", "tokenreviews", "", "401"), 1.0);
-    assert_eq!(count("create", "tokenreviews", "", "429"), 1.0);
-    assert_eq!(count("create", "subjectaccessreviews", "", "201"), 3.0);
+    assert_eq!(count("POST", "namespaces", "", "201"), 1.0);
+    assert_eq!(count("POST", "namespaces", "", "409"), 1.0);
+    assert_eq!(count("GET", "namespaces", "", "200"), 1.0);
+    assert_eq!(count("POST", "serviceaccounts", "", "201"), 1.0);
+    assert_eq!(count("POST", "serviceaccounts", "token", "201"), 1.0);
+    assert_eq!(count("POST", "tokenreviews", "", "201"), 7.0);
+    assert_eq!(count("POST", "tokenreviews", "", "401"), 1.0);
+    assert_eq!(count("POST", "tokenreviews", "", "429"), 1.0);
+    assert_eq!(count("POST", "subjectaccessreviews", "", "201"), 3.0);
     assert_eq!(
         after.sum(REQUESTS, &[]),
         17.0,

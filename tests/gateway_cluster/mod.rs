@@ -69,7 +69,7 @@ impl Cluster {
         let text = self.admin.request_text(request).await.unwrap();
         Scrape::parse(&text).unwrap().sum(
             "apiserver_request_total",
-            &[("verb", "create"), ("resource", resource)],
+            &[("verb", "POST"), ("resource", resource)],
         )
     }
 

@@ -92,13 +92,13 @@ impl RequestInfo {
         }
     }
 
-    /// Metric labels. The verb is the RBAC verb ("create", "get", "list", "delete"), which is what the
-    /// gatebench contract fixes (kube-apiserver itself writes "POST", "GET", "LIST"); non-resource
-    /// requests get the lower-case method and empty resource.
+    /// Metric labels as kube-apiserver writes them: the verb is the upper-case request verb
+    /// ("POST", "GET", "LIST", "DELETE", ...), non-resource requests get an empty resource.
     pub fn metric_kind(&self) -> RequestKind {
+        let verb = metric_verb(&self.verb);
         if !self.is_resource {
             return RequestKind {
-                verb: self.verb.clone(),
+                verb,
                 ..Default::default()
             };
         }
@@ -112,13 +112,23 @@ impl RequestInfo {
             "cluster"
         };
         RequestKind {
-            verb: self.verb.clone(),
+            verb,
             group: self.group.clone(),
             version: self.version.clone(),
             resource: self.resource.clone(),
             subresource: self.subresource.clone(),
             scope: scope.to_string(),
         }
+    }
+}
+
+/// kube-apiserver's metric verb for an RBAC verb (`create` -> `POST`, `list` -> `LIST`, ...).
+fn metric_verb(rbac_verb: &str) -> String {
+    match rbac_verb {
+        "create" => "POST".to_string(),
+        "update" => "PUT".to_string(),
+        "deletecollection" => "DELETE".to_string(),
+        other => other.to_ascii_uppercase(),
     }
 }
 
