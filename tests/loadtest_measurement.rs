@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
-/// The two runs compete for the same 2 cores; run them one at a time.
+/// The runs compete for the same 2 cores; run them one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Injected server delay. 5 ms rather than 2: the loopback + HTTP round trip alone costs
@@ -190,6 +190,7 @@ async fn stall_shows_in_p99() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unusable_credentials_fail_the_run_instead_of_hanging() {
+    let _serial = SERIAL.lock().await;
     let (addr, server) = start_server(u64::MAX, Duration::ZERO).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("client-0.pem"), "not a certificate").unwrap();
