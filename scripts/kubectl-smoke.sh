@@ -45,7 +45,7 @@ k() { kubectl --kubeconfig "$WORK/kubeconfig" "$@" 2>&1; }
 
 # create_token SA NS [AUDIENCE]: `kubectl create token` (kubectl >= 1.24), or the same TokenRequest
 # through `create --raw` on older clients (Debian's kubernetes-client package is 1.20).
-if kubectl create token --help >/dev/null 2>&1; then
+if [[ -z "${SMOKE_FORCE_RAW_TOKEN:-}" ]] && kubectl create token --help >/dev/null 2>&1; then
     create_token() { k create token "$1" -n "$2" --duration 10m ${3:+--audience "$3"}; }
 else
     echo "kubectl has no 'create token'; minting through create --raw TokenRequest"
