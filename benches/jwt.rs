@@ -5,9 +5,16 @@ mod support;
 use std::hint::black_box;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use gatebench::apiserver::tokens::{Audiences, Claims, Keys, KubernetesClaim, ObjectRefClaim};
+use gatebench::gateway::auth::jwks::JwksAuthenticator;
+use gatebench::gateway::metrics::Metrics;
+use gatebench::gateway::server::kube_api;
+use gatebench::gateway::{AuthMode, Config};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rsa::pkcs1::EncodeRsaPrivateKey;
@@ -106,9 +113,58 @@ fn local(c: &mut Criterion) {
     group.finish();
 }
 
+/// `jwks` mode's real verifier on a stand-in token (keys fetched from the stand-in's JWKS), and
+/// the stand-in's own token signing (what every TokenRequest costs it).
+fn standin(c: &mut Criterion) {
+    let runtime = support::multi_thread_runtime();
+    let fixture = runtime.block_on(support::standin::start());
+    let config = Config::new(AuthMode::Jwks, Some(fixture.gateway_kube.clone()));
+    let authenticator = runtime.block_on(async {
+        let kube = kube_api(&config, Arc::new(Metrics::new()))
+            .expect("kube client")
+            .expect("mode needs kube");
+        JwksAuthenticator::start(kube, None, Vec::new(), Duration::from_secs(300))
+            .await
+            .expect("JWKS fetched")
+    });
+    let mut group = c.benchmark_group("jwt/standin");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("jwks_authenticator_verify", |b| {
+        b.to_async(&runtime).iter(|| async {
+            authenticator
+                .verify(black_box(&fixture.load_token))
+                .await
+                .expect("stand-in token verifies")
+        })
+    });
+    let keys = Keys::generate(fixture.server.issuer()).expect("signing key");
+    let now = support::unix_secs_from_now(Duration::ZERO) as i64;
+    let sa_claims = Claims {
+        aud: Audiences::Many(vec![fixture.server.issuer().to_string()]),
+        exp: now + 3600,
+        iat: now,
+        iss: fixture.server.issuer().to_string(),
+        jti: Some("5a2e6d0c-3f0e-4d6b-9a57-2f1d3b9c8e11".into()),
+        kubernetes: KubernetesClaim {
+            namespace: "gatebench-load".into(),
+            serviceaccount: ObjectRefClaim {
+                name: "load-0".into(),
+                uid: "0b8f3c2e-7d4a-4a1e-9c55-6e2f8d1b7a90".into(),
+            },
+        },
+        nbf: Some(now),
+        sub: "system:serviceaccount:gatebench-load:load-0".into(),
+    };
+    group.bench_function("standin_sign_rs256", |b| {
+        b.iter(|| keys.sign(black_box(&sa_claims)).expect("signed"))
+    });
+    group.finish();
+    runtime.block_on(fixture.server.shutdown());
+}
+
 criterion_group! {
     name = benches;
     config = support::criterion();
-    targets = local
+    targets = local, standin
 }
 criterion_main!(benches);

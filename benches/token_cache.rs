@@ -10,10 +10,14 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gatebench::gateway::SarAttributes;
 use gatebench::gateway::auth::token_cache::TokenCacheTtls;
+use gatebench::gateway::auth::tokenreview::review_outcome;
 use gatebench::gateway::auth::{
     Identity, TokenCache, TokenKeyer, sar_key, sar_spec, unverified_exp,
 };
-use gatebench::gateway::kube_client;
+use gatebench::gateway::kube_client::{self, KubeApi};
+use gatebench::gateway::metrics::{ApiLabels, Metrics};
+use gatebench::gateway::server::kube_api;
+use gatebench::gateway::{AuthMode, Config};
 
 const TTLS: TokenCacheTtls = TokenCacheTtls {
     success: Duration::from_secs(300),
@@ -157,6 +161,74 @@ where
     misses
 }
 
+/// The same 64-way miss with a real TokenReview over loopback to the stand-in (no injected latency)
+/// through the gateway's kube client: one API call per 64 requests.
+fn coalesced_miss_loopback(c: &mut Criterion) {
+    let runtime = support::multi_thread_runtime();
+    let fixture = runtime.block_on(support::standin::start());
+    let config = Config::new(AuthMode::Cached, Some(fixture.gateway_kube.clone()));
+    let metrics = Arc::new(Metrics::new());
+    let kube: KubeApi = runtime.block_on(async {
+        kube_api(&config, metrics.clone())
+            .expect("kube client")
+            .expect("mode needs kube")
+    });
+    let token: Arc<str> = fixture.load_token.clone().into();
+    let review = move || {
+        let kube = kube.clone();
+        let token = token.clone();
+        async move {
+            let status = kube.token_review(&token, &[]).await?;
+            Ok(review_outcome(status))
+        }
+    };
+    let cache = TokenCache::new(100_000, TTLS);
+    let next_key = AtomicU64::new(0);
+    let iterations = AtomicU64::new(0);
+    let calls_before = metrics
+        .apiserver_requests
+        .get_or_create(&tokenreview_created())
+        .get();
+    let mut group = c.benchmark_group("token_cache/miss");
+    group.throughput(Throughput::Elements(COALESCING_TASKS as u64));
+    group.bench_function(
+        BenchmarkId::new("coalesced_loopback_tokenreview", COALESCING_TASKS),
+        |b| {
+            b.to_async(&runtime).iter(|| {
+                let cache = cache.clone();
+                let review = review.clone();
+                let n = next_key.fetch_add(1, Ordering::Relaxed);
+                iterations.fetch_add(1, Ordering::Relaxed);
+                async move {
+                    let mut key = [0u8; 32];
+                    key[..8].copy_from_slice(&n.to_be_bytes());
+                    let misses = run_coalescing(&cache, key, review).await;
+                    assert_eq!(misses, 1, "64 requests for one key must review once");
+                }
+            })
+        },
+    );
+    group.finish();
+    let calls = metrics
+        .apiserver_requests
+        .get_or_create(&tokenreview_created())
+        .get()
+        - calls_before;
+    assert_eq!(
+        calls,
+        iterations.load(Ordering::Relaxed),
+        "exactly one TokenReview per coalesced miss"
+    );
+    runtime.block_on(fixture.server.shutdown());
+}
+
+fn tokenreview_created() -> ApiLabels {
+    ApiLabels {
+        api: "tokenreview",
+        code: "201".into(),
+    }
+}
+
 fn sar_cache_key(c: &mut Criterion) {
     let identity = support::service_account_identity();
     let attributes = SarAttributes::gateway_default("gatebench-system");
@@ -173,6 +245,6 @@ fn sar_cache_key(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = support::criterion();
-    targets = key_derivation, warm_hit, coalesced_miss, sar_cache_key
+    targets = key_derivation, warm_hit, coalesced_miss, coalesced_miss_loopback, sar_cache_key
 }
 criterion_main!(benches);

@@ -1,6 +1,9 @@
 //! Helpers shared by the criterion benches: short criterion settings, tokio runtimes, realistic inputs.
 #![allow(dead_code)]
 
+pub mod loopback;
+pub mod standin;
+
 use std::time::Duration;
 
 use base64::Engine;
