@@ -38,6 +38,10 @@ pub struct GeneratorLimit {
     pub reason: Option<String>,
     /// Generator process CPU seconds / wall seconds (1.0 = one full core).
     pub cpu_cores_used: f64,
+    /// p99 of the delay the generator itself added before sending (actual send minus the later
+    /// of the intended send time and the user's previous completion), microseconds.
+    #[serde(default)]
+    pub send_delay_p99_us: u64,
 }
 
 /// One rate step of the `saturation` scenario.
@@ -49,6 +53,9 @@ pub struct RateStep {
     pub error_ratio: f64,
     /// p99 within the SLO and errors <= 1%.
     pub held: bool,
+    /// The generator, not the gateway, limited this step (see `GeneratorLimit`).
+    #[serde(default)]
+    pub generator_limited: bool,
 }
 
 /// One churn level of the `churn` scenario.
@@ -167,6 +174,62 @@ pub struct LoadSummary {
     pub revocation: Option<RevocationResult>,
     #[serde(default)]
     pub outage: Option<OutageResult>,
+    /// Completion minus actual send time: what a closed-loop tool would have reported
+    /// (shown beside `latency_us` to make coordinated omission visible).
+    #[serde(default)]
+    pub service_time_us: Option<LatencyUs>,
+    /// API-server requests during the measured window by resource, from its /metrics
+    /// (empty when no `--kubeconfig` was given).
+    #[serde(default)]
+    pub apiserver_calls: BTreeMap<String, u64>,
+    /// API-server answers with code 429 during the measured window.
+    #[serde(default)]
+    pub apiserver_throttled: u64,
+    /// Gateway cache counts during the measured window, from `--gateway-metrics`.
+    #[serde(default)]
+    pub token_cache: Option<CacheCounts>,
+    #[serde(default)]
+    pub sar_cache: Option<CacheCounts>,
+    #[serde(default)]
+    pub throttle: Option<ThrottleResult>,
+    #[serde(default)]
+    pub handshake: Option<HandshakeResult>,
+    /// Path of goose's own report(s) written beside the summary, if any.
+    #[serde(default)]
+    pub goose_reports: Vec<String>,
+}
+
+/// `throttle` scenario outcome: one burst of concurrent requests from cold identities, then
+/// the same burst again once the gateway has seen them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ThrottleResult {
+    pub concurrency: u64,
+    pub identities: u64,
+    pub cold_latency_us: LatencyUs,
+    pub warm_latency_us: LatencyUs,
+    /// API-server calls by resource during the cold and the warm burst.
+    pub cold_apiserver_calls: BTreeMap<String, u64>,
+    pub warm_apiserver_calls: BTreeMap<String, u64>,
+    /// API-server 429 answers over both bursts.
+    pub apiserver_throttled: u64,
+    /// Seconds the gateway's client-side rate limiter made requests wait over both bursts.
+    #[serde(default)]
+    pub client_throttle_wait_secs: f64,
+}
+
+/// `handshake` scenario outcome: the same rate with keep-alive and with a new connection
+/// (and so a TLS handshake when the target is https) per request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HandshakeResult {
+    /// "bearer" or "client-certificate".
+    pub credential: String,
+    pub keepalive_latency_us: LatencyUs,
+    pub new_connection_latency_us: LatencyUs,
+    /// Gateway-counted TLS handshakes during each phase (from `--gateway-metrics`).
+    #[serde(default)]
+    pub keepalive_handshakes: u64,
+    #[serde(default)]
+    pub new_connection_handshakes: u64,
 }
 
 /// Which scenario family a run belongs to.

@@ -140,7 +140,7 @@ impl Config {
             apiserver_timeout: Duration::from_secs(5),
             apiserver_retries: 0,
             kube_qps: None,
-            kube_burst: 1,
+            kube_burst: 10,
             audiences: Vec::new(),
             jwks_issuer: None,
             jwks_refresh: Duration::from_secs(300),

@@ -43,7 +43,8 @@ struct ObjectRef {
     uid: String,
 }
 
-type KeySet = HashMap<String, (Algorithm, Arc<DecodingKey>)>;
+/// Verification keys by `kid`.
+pub type KeySet = HashMap<String, (Algorithm, Arc<DecodingKey>)>;
 
 struct Inner {
     kube: KubeApi,
@@ -93,31 +94,51 @@ impl JwksAuthenticator {
 
     /// Verifies `token` and maps its claims to the identity the API server would report.
     pub async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|e| AuthError::Invalid(format!("not a JWT: {e}")))?;
-        let kid = header.kid.unwrap_or_default();
-        let key = match self.inner.key(&kid) {
-            Some(key) => key,
-            None => {
-                self.inner.refresh_for_unknown_kid().await;
-                self.inner
-                    .key(&kid)
-                    .ok_or_else(|| AuthError::Invalid("unknown signing key".into()))?
+        let inner = &self.inner;
+        match verify_local(&inner.keys(), &inner.issuer, &inner.audiences, token) {
+            Err(Rejection::UnknownKid) => {
+                inner.refresh_for_unknown_kid().await;
+                verify_local(&inner.keys(), &inner.issuer, &inner.audiences, token)
             }
-        };
-        let (alg, decoding_key) = key;
-        if header.alg != alg {
-            return Err(AuthError::Invalid("algorithm does not match key".into()));
+            other => other,
         }
-        let mut validation = Validation::new(alg);
-        validation.set_issuer(&[&self.inner.issuer]);
-        validation.set_audience(&self.inner.audiences);
-        validation.validate_nbf = true;
-        validation.leeway = LEEWAY_SECS;
-        let data = jsonwebtoken::decode::<ServiceAccountClaims>(token, &decoding_key, &validation)
-            .map_err(|e| AuthError::Invalid(format!("JWT rejected: {e}")))?;
-        Ok(identity_from_claims(data.claims))
+        .map_err(|r| match r {
+            Rejection::UnknownKid => AuthError::Invalid("unknown signing key".into()),
+            Rejection::Invalid(reason) => AuthError::Invalid(reason),
+        })
     }
+}
+
+/// Why local verification failed; an unknown `kid` may be fixed by refreshing the key set.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rejection {
+    UnknownKid,
+    Invalid(String),
+}
+
+/// Signature, iss, aud, exp and nbf checks of `token` against `keys`, with no I/O.
+pub fn verify_local(
+    keys: &KeySet,
+    issuer: &str,
+    audiences: &[String],
+    token: &str,
+) -> Result<Identity, Rejection> {
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|e| Rejection::Invalid(format!("not a JWT: {e}")))?;
+    let (alg, decoding_key) = keys
+        .get(header.kid.as_deref().unwrap_or_default())
+        .ok_or(Rejection::UnknownKid)?;
+    if header.alg != *alg {
+        return Err(Rejection::Invalid("algorithm does not match key".into()));
+    }
+    let mut validation = Validation::new(*alg);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(audiences);
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECS;
+    let data = jsonwebtoken::decode::<ServiceAccountClaims>(token, decoding_key, &validation)
+        .map_err(|e| Rejection::Invalid(format!("JWT rejected: {e}")))?;
+    Ok(identity_from_claims(data.claims))
 }
 
 impl Authenticator for JwksAuthenticator {
@@ -130,9 +151,8 @@ impl Authenticator for JwksAuthenticator {
 }
 
 impl Inner {
-    fn key(&self, kid: &str) -> Option<(Algorithm, Arc<DecodingKey>)> {
-        let keys = self.keys.read().unwrap_or_else(|p| p.into_inner()).clone();
-        keys.get(kid).cloned()
+    fn keys(&self) -> Arc<KeySet> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     async fn refresh_for_unknown_kid(&self) {
@@ -183,7 +203,7 @@ async fn fetch_keys(kube: &KubeApi) -> Result<KeySet, AuthSetupError> {
 }
 
 /// RS256 for RSA keys, ES256 for P-256 keys; other key types are skipped.
-fn parse_key_set(text: &str) -> Result<KeySet, AuthSetupError> {
+pub fn parse_key_set(text: &str) -> Result<KeySet, AuthSetupError> {
     let set: JwkSet =
         serde_json::from_str(text).map_err(|e| AuthSetupError::Jwks(e.to_string()))?;
     let mut keys = KeySet::new();
@@ -225,5 +245,69 @@ fn identity_from_claims(claims: ServiceAccountClaims) -> Identity {
         uid,
         groups,
         extra: Default::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use jsonwebtoken::{EncodingKey, Header};
+
+    const ISS: &str = "https://issuer.test";
+
+    /// An ES256 key as (JWKS text, encoding key), made with rcgen so no RSA keygen is needed.
+    fn es256_key(kid: &str) -> (String, EncodingKey) {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let raw = key.public_key_raw();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let jwks = serde_json::json!({"keys": [{
+            "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
+            "x": b64.encode(&raw[1..33]), "y": b64.encode(&raw[33..65]),
+        }]});
+        (
+            jwks.to_string(),
+            EncodingKey::from_ec_der(key.serialized_der()),
+        )
+    }
+
+    fn token(key: &EncodingKey, kid: &str, aud: &str, exp_offset_secs: i64) -> String {
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        let claims = serde_json::json!({
+            "iss": ISS, "aud": [aud], "sub": "system:serviceaccount:ns:sa",
+            "exp": now + exp_offset_secs, "nbf": now - 10, "iat": now - 10,
+            "kubernetes.io": {"namespace": "ns", "serviceaccount": {"name": "sa", "uid": "uid-1"}},
+        });
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.into());
+        jsonwebtoken::encode(&header, &claims, key).unwrap()
+    }
+
+    #[test]
+    fn verifies_signature_issuer_audience_and_expiry() {
+        let (jwks, key) = es256_key("k1");
+        let keys = parse_key_set(&jwks).unwrap();
+        let aud = vec![ISS.to_string()];
+        let id = verify_local(&keys, ISS, &aud, &token(&key, "k1", ISS, 600)).unwrap();
+        assert_eq!(id.username, "system:serviceaccount:ns:sa");
+        assert_eq!(id.uid.as_deref(), Some("uid-1"));
+        assert!(id.groups.contains(&"system:serviceaccounts:ns".to_string()));
+
+        let wrong_aud = verify_local(&keys, ISS, &aud, &token(&key, "k1", "other", 600));
+        assert!(matches!(wrong_aud, Err(Rejection::Invalid(_))));
+        let expired = verify_local(&keys, ISS, &aud, &token(&key, "k1", ISS, -600));
+        assert!(matches!(expired, Err(Rejection::Invalid(_))));
+        let wrong_iss = verify_local(
+            &keys,
+            "https://elsewhere",
+            &aud,
+            &token(&key, "k1", ISS, 600),
+        );
+        assert!(matches!(wrong_iss, Err(Rejection::Invalid(_))));
+        let unknown = verify_local(&keys, ISS, &aud, &token(&key, "k2", ISS, 600));
+        assert_eq!(unknown.unwrap_err(), Rejection::UnknownKid);
+        let (_, other_key) = es256_key("k1");
+        let forged = verify_local(&keys, ISS, &aud, &token(&other_key, "k1", ISS, 600));
+        assert!(matches!(forged, Err(Rejection::Invalid(_))));
     }
 }

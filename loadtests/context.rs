@@ -1,0 +1,118 @@
+//! Everything a scenario needs, set up once from the flags: target, credentials, probes, knobs.
+
+use crate::cli::Cli;
+use crate::credentials::{self, Credential};
+use crate::engine::{ClientOptions, Target};
+use crate::scrape::Probe;
+use anyhow::{Context as _, Result, bail};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Context {
+    pub cli: Cli,
+    pub target: Target,
+    pub probe: Probe,
+    pub kube: Option<kube::Client>,
+    /// Credentials of identities `0..--identities`.
+    pub credentials: Arc<Vec<Credential>>,
+}
+
+impl Context {
+    pub async fn from_cli(cli: Cli) -> Result<Self> {
+        let host = cli
+            .goose
+            .host
+            .clone()
+            .context("--host URL of the gateway is required")?;
+        let kube = match &cli.kubeconfig {
+            Some(path) => Some(credentials::kube_client(path).await?),
+            None => None,
+        };
+        let ca_pem = match &cli.ca_cert {
+            Some(path) => {
+                Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)
+            }
+            None => None,
+        };
+        let client = ClientOptions {
+            ca_pem,
+            new_connection: cli.new_connection,
+            timeout: Duration::from_secs_f64(cli.request_timeout_secs.max(0.001)),
+            accept_invalid_certs: cli.goose.accept_invalid_certs,
+        };
+        let probe = Probe {
+            kube: kube.clone(),
+            gateway_metrics: cli.gateway_metrics.clone(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
+        };
+        let mut ctx = Context {
+            target: Target {
+                goose: cli.goose.clone(),
+                host,
+                credentials: Arc::new(Vec::new()),
+                client,
+            },
+            probe,
+            kube,
+            credentials: Arc::new(Vec::new()),
+            cli,
+        };
+        let identities = ctx.cli.identities.max(1);
+        let creds = ctx.credentials_for(0, identities).await?;
+        ctx.credentials = Arc::new(creds);
+        ctx.target.credentials = ctx.credentials.clone();
+        Ok(ctx)
+    }
+
+    /// Credentials of identities `first..first+count` (minted, read, or anonymous). Scenarios
+    /// that need never-seen identities ask for ranges past `--identities`.
+    pub async fn credentials_for(&self, first: usize, count: usize) -> Result<Vec<Credential>> {
+        if let Some(dir) = &self.cli.pki_dir {
+            let all = credentials::certificates_from_pki(dir, first + count)?;
+            return Ok(all[first..].to_vec());
+        }
+        if let Some(path) = &self.cli.tokens_file {
+            let all = credentials::tokens_from_file(path)?;
+            if all.len() < first + count {
+                bail!(
+                    "tokens file has {} tokens, the scenario needs {}",
+                    all.len(),
+                    first + count
+                );
+            }
+            return Ok(all[first..first + count].to_vec());
+        }
+        if let Some(client) = &self.kube {
+            let names: Vec<String> = (first..first + count)
+                .map(|i| format!("load-{i}"))
+                .collect();
+            return credentials::mint_tokens(client, &self.cli.namespace, &names).await;
+        }
+        Ok(vec![Credential::Anonymous; count])
+    }
+
+    /// A target that sends with `credentials` instead of the default identities.
+    pub fn target_with(&self, credentials: Arc<Vec<Credential>>) -> Target {
+        Target {
+            goose: self.target.goose.clone(),
+            host: self.target.host.clone(),
+            credentials,
+            client: self.target.client.clone(),
+        }
+    }
+
+    /// goose users for a fixed rate: `--users` if given, else enough that each user's share
+    /// leaves room for a few milliseconds of latency before it falls behind.
+    pub fn users_for_rate(&self, rate_rps: f64) -> usize {
+        self.cli
+            .goose
+            .users
+            .unwrap_or_else(|| ((rate_rps / 25.0).ceil() as usize).clamp(4, 256))
+    }
+
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs_f64(self.cli.duration.max(0.1))
+    }
+}

@@ -1,0 +1,131 @@
+//! Is the load generator itself the limit? Its own CPU use (from /proc/self/stat) and how late it
+//! sent requests, so a report never blames the gateway for the load tool.
+
+use gatebench::results::GeneratorLimit;
+use std::time::{Duration, Instant};
+
+/// Linux reports /proc times in USER_HZ, which the kernel ABI fixes at 100 per second.
+const USER_HZ: f64 = 100.0;
+
+/// Process CPU seconds (user + system) so far, if /proc is readable.
+pub fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    parse_cpu_secs(&stat)
+}
+
+fn parse_cpu_secs(stat: &str) -> Option<f64> {
+    // The command name (field 2) may contain spaces; fields after its closing ')' are fixed.
+    let after = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 overall, i.e. 12 and 13 after the name.
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / USER_HZ)
+}
+
+/// CPUs this process may run on (honours affinity, e.g. GATEBENCH_PIN_CPU).
+pub fn cores_available() -> f64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) as f64
+}
+
+/// CPU and wall clock at the start of a measured window.
+pub struct CpuWindow {
+    cpu_secs: Option<f64>,
+    started: Instant,
+}
+
+impl CpuWindow {
+    pub fn start() -> Self {
+        CpuWindow {
+            cpu_secs: process_cpu_secs(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Cores used on average since `start` (1.0 = one full core).
+    pub fn cores_used(&self) -> f64 {
+        let wall = self.started.elapsed().as_secs_f64().max(1e-3);
+        match (self.cpu_secs, process_cpu_secs()) {
+            (Some(a), Some(b)) => (b - a).max(0.0) / wall,
+            _ => 0.0,
+        }
+    }
+}
+
+/// Judges a run: the generator is the limit when its CPU is (nearly) saturated, or when the
+/// achieved rate fell short while requests left late for reasons of the generator's own
+/// (`send_delay_p99`: actual send minus the later of intended time and the user being free).
+pub fn judge(
+    offered_rps: f64,
+    achieved_rps: f64,
+    cores_used: f64,
+    cores_available: f64,
+    send_delay_p99: Duration,
+) -> GeneratorLimit {
+    let mut reasons = Vec::new();
+    if cores_used >= 0.9 * cores_available {
+        reasons.push(format!(
+            "generator CPU {:.0}% of {cores_available} core(s)",
+            100.0 * cores_used / cores_available
+        ));
+    }
+    let short = offered_rps > 0.0 && achieved_rps < 0.95 * offered_rps;
+    if short && send_delay_p99 >= Duration::from_millis(1) {
+        reasons.push(format!(
+            "achieved {:.0}% of offered with generator send delay p99 {} us",
+            100.0 * achieved_rps / offered_rps,
+            send_delay_p99.as_micros()
+        ));
+    }
+    GeneratorLimit {
+        limited: !reasons.is_empty(),
+        reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
+        cpu_cores_used: cores_used,
+        send_delay_p99_us: send_delay_p99.as_micros() as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_proc_stat_with_spaces_in_name() {
+        let stat = "1234 (load test) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 8 0 100 0 0";
+        assert_eq!(parse_cpu_secs(stat), Some(3.0));
+        assert!(process_cpu_secs().is_some());
+    }
+
+    #[test]
+    fn cpu_window_sees_busy_work() {
+        // Spin until the kernel has charged this process 100 ms of CPU (bounded), rather than
+        // for a fixed wall time: on a loaded machine a fixed spin may get little CPU.
+        let w = CpuWindow::start();
+        let start_cpu = process_cpu_secs().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut x = 0u64;
+        while process_cpu_secs().unwrap() - start_cpu < 0.1 && Instant::now() < deadline {
+            for _ in 0..10_000 {
+                x = x.wrapping_add(std::hint::black_box(1));
+            }
+        }
+        assert!(x > 0);
+        assert!(process_cpu_secs().unwrap() - start_cpu >= 0.1, "no CPU charged");
+        assert!(w.cores_used() > 0.0, "{}", w.cores_used());
+    }
+
+    #[test]
+    fn judges_cpu_and_late_sends() {
+        let ok = judge(1000.0, 990.0, 0.4, 1.0, Duration::from_micros(80));
+        assert!(!ok.limited);
+        let cpu = judge(1000.0, 990.0, 0.97, 1.0, Duration::from_micros(80));
+        assert!(cpu.limited && cpu.reason.unwrap().contains("CPU"));
+        let late = judge(1000.0, 700.0, 0.5, 2.0, Duration::from_millis(4));
+        assert!(late.limited && late.reason.unwrap().contains("70%"));
+        let server_slow = judge(1000.0, 700.0, 0.5, 2.0, Duration::from_micros(50));
+        assert!(
+            !server_slow.limited,
+            "a slow server is not the generator's fault"
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! Builds and writes the `LoadSummary` of a run: percentiles, counts, time series, generator
+//! verdict, server-side deltas, and the interval log beside it.
+
+use crate::generator::{self, CpuWindow};
+use crate::recording::{Recording, latency_summary};
+use crate::scrape::Delta;
+use anyhow::{Context as _, Result};
+use gatebench::results::{LoadSummary, SCHEMA_VERSION};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+/// The measurement method every summary states.
+pub const METHOD: &str = "latency from intended send time (fixed-rate schedule released by a \
+dedicated pacer thread; a user that falls behind sends immediately and the wait counts), \
+coordinated omission corrected; HdrHistogram 3 significant digits, microseconds";
+
+/// A burst's method: every request intended at the same instant.
+pub const BURST_METHOD: &str = "latency from the burst's common intended send time \
+(all requests released at once by a pacer thread); HdrHistogram 3 significant digits, microseconds";
+
+/// The run-wide facts a summary is built from.
+pub struct RunFacts<'a> {
+    pub scenario: &'a str,
+    pub target: &'a str,
+    pub method: &'a str,
+    pub offered_rps: f64,
+    /// Measured wall time (schedule start to last completion, summed over phases).
+    pub elapsed: Duration,
+    pub users: u64,
+    pub identities: u64,
+    pub connection: &'a str,
+}
+
+pub fn build(
+    facts: &RunFacts<'_>,
+    recording: &Recording,
+    cpu: &CpuWindow,
+    delta: &Delta,
+) -> LoadSummary {
+    let all = latency_summary(&recording.histogram(None));
+    let elapsed_secs = facts.elapsed.as_secs_f64().max(1e-3);
+    let achieved_rps = all.count as f64 / elapsed_secs;
+    let send_delay = recording.send_delay();
+    LoadSummary {
+        schema_version: SCHEMA_VERSION,
+        scenario: facts.scenario.to_string(),
+        target: facts.target.to_string(),
+        method: facts.method.to_string(),
+        offered_rps: facts.offered_rps,
+        achieved_rps,
+        duration_secs: elapsed_secs,
+        users: facts.users,
+        identities: facts.identities,
+        latency_us: all,
+        latency_by_class_us: recording.by_class(),
+        status_counts: recording.status_counts(),
+        errors: recording.errors(),
+        timeseries: recording.timeseries(),
+        generator: generator::judge(
+            facts.offered_rps,
+            achieved_rps,
+            cpu.cores_used(),
+            generator::cores_available(),
+            Duration::from_micros(send_delay.p99),
+        ),
+        connection: facts.connection.to_string(),
+        service_time_us: Some(recording.service_time()),
+        apiserver_calls: delta.apiserver_calls.clone(),
+        apiserver_throttled: delta.apiserver_throttled,
+        token_cache: delta.token_cache.clone(),
+        sar_cache: delta.sar_cache.clone(),
+        ..Default::default()
+    }
+}
+
+/// Writes the interval log (if asked) and then the summary JSON, atomically.
+pub fn write(
+    summary: &mut LoadSummary,
+    recording: &Recording,
+    started_at: SystemTime,
+    summary_out: &Path,
+    histogram_out: Option<&Path>,
+) -> Result<()> {
+    if let Some(path) = histogram_out {
+        recording
+            .write_interval_log(path, started_at)
+            .with_context(|| format!("writing {}", path.display()))?;
+        summary.histogram_log = Some(path.display().to_string());
+    }
+    let tmp = summary_out.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(summary)?)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, summary_out)
+        .with_context(|| format!("renaming to {}", summary_out.display()))?;
+    Ok(())
+}
