@@ -110,7 +110,10 @@ mod tests {
             }
         }
         assert!(x > 0);
-        assert!(process_cpu_secs().unwrap() - start_cpu >= 0.1, "no CPU charged");
+        assert!(
+            process_cpu_secs().unwrap() - start_cpu >= 0.1,
+            "no CPU charged"
+        );
         assert!(w.cores_used() > 0.0, "{}", w.cores_used());
     }
 

@@ -10,12 +10,15 @@ use base64::Engine;
 use criterion::Criterion;
 use gatebench::gateway::auth::Identity;
 
-/// Short enough that `cargo bench` over every group stays near five minutes on two shared cores.
+/// Short enough that `cargo bench` over every group stays near five minutes on two shared cores:
+/// the analysis (bootstrap resamples) and SVG plots cost more wall time than the measuring itself.
 pub fn criterion() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(2))
-        .sample_size(30)
+        .sample_size(20)
+        .nresamples(20_000)
+        .without_plots()
 }
 
 /// One-thread runtime: the per-operation cost without cross-thread wake-ups.
