@@ -13,7 +13,7 @@ mod rbac;
 mod reset_stream;
 mod server;
 mod store;
-mod tokens;
+pub mod tokens;
 
 pub use faults::{FaultConfig, Latency, Outage, OutageKind};
 pub use server::ApiServer;
