@@ -66,7 +66,7 @@ fn warm_hit(c: &mut Criterion) {
     };
     let key = keyer.cache_key(&token, &audiences);
     runtime
-        .block_on(cache.get_or_review(key, unverified_exp(&token), review))
+        .block_on(cache.get_or_review(key, || unverified_exp(&token), review))
         .expect("warming review succeeds");
 
     let mut group = c.benchmark_group("token_cache/warm_hit");
@@ -74,7 +74,7 @@ fn warm_hit(c: &mut Criterion) {
     group.bench_function("lookup", |b| {
         b.to_async(&runtime).iter(|| async {
             let (verdict, hit) = cache
-                .get_or_review(black_box(key), None, review)
+                .get_or_review(black_box(key), || None, review)
                 .await
                 .expect("hit");
             debug_assert!(hit);
@@ -88,7 +88,7 @@ fn warm_hit(c: &mut Criterion) {
             cache
                 .get_or_review(
                     keyer.cache_key(token, &audiences),
-                    unverified_exp(token),
+                    || unverified_exp(token),
                     review,
                 )
                 .await
@@ -145,7 +145,7 @@ where
             let review = review.clone();
             tokio::spawn(async move {
                 let (_, hit) = cache
-                    .get_or_review(key, None, review)
+                    .get_or_review(key, || None, review)
                     .await
                     .expect("review succeeds");
                 hit

@@ -58,14 +58,16 @@ impl TokenCache {
 
     /// The cached verdict for `key`, or the one `review` produces. Concurrent misses for one key
     /// run `review` once; the others wait for it. Returns the verdict and whether it was a hit
-    /// (no API call made by or for this request).
-    pub async fn get_or_review<F, Fut>(
+    /// (no API call made by or for this request). `token_exp` is only called on a miss: a hit
+    /// should not pay for decoding the token's payload.
+    pub async fn get_or_review<E, F, Fut>(
         &self,
         key: [u8; 32],
-        token_exp: Option<SystemTime>,
+        token_exp: E,
         review: F,
     ) -> Result<(TokenVerdict, bool), kube_client::Error>
     where
+        E: FnOnce() -> Option<SystemTime>,
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Result<Identity, String>, kube_client::Error>>,
     {
@@ -77,7 +79,7 @@ impl TokenCache {
             .or_try_insert_with(async {
                 reviewed.store(true, Ordering::Relaxed);
                 let outcome = review().await?;
-                Ok::<_, kube_client::Error>(verdict(outcome, ttls, token_exp, SystemTime::now()))
+                Ok::<_, kube_client::Error>(verdict(outcome, ttls, token_exp(), SystemTime::now()))
             })
             .await
             .map_err(|e| (*e).clone())?;
@@ -173,7 +175,7 @@ mod tests {
             let calls = calls.clone();
             tasks.push(tokio::spawn(async move {
                 cache
-                    .get_or_review([1; 32], None, || async move {
+                    .get_or_review([1; 32], || None, || async move {
                         calls.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         Ok(Ok(Identity::default()))
@@ -193,13 +195,13 @@ mod tests {
         assert_eq!(misses, 1);
 
         let err = cache
-            .get_or_review([2; 32], None, || async {
+            .get_or_review([2; 32], || None, || async {
                 Err(kube_client::Error::Timeout(Duration::from_secs(1)))
             })
             .await;
         assert!(err.is_err());
         let (v, hit) = cache
-            .get_or_review([2; 32], None, || async { Ok(Err("bad".into())) })
+            .get_or_review([2; 32], || None, || async { Ok(Err("bad".into())) })
             .await
             .unwrap();
         assert!(!hit && v.outcome.is_err());
