@@ -1,9 +1,94 @@
 //! Command-line entry point of `gatebench apiserver`.
 
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::{ApiServer, Config, FaultConfig, Latency, Outage};
+
 /// Flags of `gatebench apiserver`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Address to listen on (port 0 = ephemeral).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// Where to write the admin kubeconfig once listening.
+    #[arg(long)]
+    pub kubeconfig_out: PathBuf,
+    /// Serve plain HTTP instead of HTTPS.
+    #[arg(long)]
+    pub insecure_http: bool,
+    /// Added latency per resource, `RESOURCE=fixed:MS|uniform:MIN:MAX|lognormal:P50:P99` (RESOURCE may be `*`). Repeatable.
+    #[arg(long = "latency", value_name = "RESOURCE=DIST")]
+    pub latency: Vec<String>,
+    /// Answer 429 + Retry-After beyond this many concurrent API requests.
+    #[arg(long)]
+    pub max_inflight: Option<u32>,
+    /// Answer 429 beyond this many API requests per second.
+    #[arg(long)]
+    pub qps_cap: Option<f64>,
+    /// Outage from start-up: `unavailable|hang|reset[:SECS]` (no SECS = until replaced).
+    #[arg(long)]
+    pub outage: Option<String>,
+    /// Fraction of API requests answered 500.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_fraction: f64,
+    /// Smallest TokenRequest expirationSeconds accepted (kube-apiserver: 600).
+    #[arg(long, default_value_t = 1)]
+    pub min_token_expiration_secs: i64,
+    /// JWT issuer of ServiceAccount tokens.
+    #[arg(long, default_value = "https://kubernetes.default.svc.cluster.local")]
+    pub issuer: String,
+}
 
-pub async fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("gatebench apiserver is not built yet")
+impl Args {
+    fn fault_config(&self) -> anyhow::Result<FaultConfig> {
+        let mut faults = FaultConfig::default();
+        for spec in &self.latency {
+            let (resource, dist) = spec
+                .split_once('=')
+                .context("--latency expects RESOURCE=DIST")?;
+            faults
+                .latency
+                .insert(resource.to_string(), Latency::parse(dist)?);
+        }
+        faults.max_inflight = self.max_inflight;
+        faults.qps_cap = self.qps_cap;
+        faults.outage = self.outage.as_deref().map(Outage::parse).transpose()?;
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.error_fraction),
+            "--error-fraction must be within 0..=1"
+        );
+        faults.error_fraction = self.error_fraction;
+        Ok(faults)
+    }
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let config = Config {
+        insecure_http: args.insecure_http,
+        faults: args.fault_config()?,
+        issuer: args.issuer.clone(),
+        min_token_expiration_secs: args.min_token_expiration_secs,
+        ..Config::default()
+    };
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let server = ApiServer::start(config, listener).await?;
+    server
+        .write_kubeconfig(&args.kubeconfig_out)
+        .with_context(|| format!("writing {}", args.kubeconfig_out.display()))?;
+    println!(
+        "{}",
+        serde_json::json!({"event": "listening", "url": server.url(), "kubeconfig": args.kubeconfig_out.display().to_string()})
+    );
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    Ok(())
 }
