@@ -54,10 +54,17 @@ fn command_stdout(program: &str, args: &[&str]) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
+/// The commit of the checkout decide runs in, else of the one it was built from.
 fn git_commit() -> Option<String> {
-    let head = command_stdout("git", &["rev-parse", "HEAD"])?;
-    let dirty = command_stdout("git", &["status", "--porcelain", "--untracked-files=no"]).is_some();
-    Some(if dirty { format!("{head}-dirty") } else { head })
+    [".", env!("CARGO_MANIFEST_DIR")].iter().find_map(|dir| {
+        let head = command_stdout("git", &["-C", dir, "rev-parse", "HEAD"])?;
+        let dirty = command_stdout(
+            "git",
+            &["-C", dir, "status", "--porcelain", "--untracked-files=no"],
+        )
+        .is_some();
+        Some(if dirty { format!("{head}-dirty") } else { head })
+    })
 }
 
 fn rustc_version() -> String {

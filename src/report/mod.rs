@@ -1,10 +1,42 @@
-//! The HTML decision report (being built): pure functions from `results::Results` to HTML and SVG.
+//! The HTML decision report: pure functions from `results::Results` to a verdict, a claims
+//! table, mode tables, SVG charts and one self-contained HTML page; plus merging of
+//! distributed `loadtest` outputs.
 
+pub mod charts;
+pub mod claims;
 pub mod cli;
+pub mod figures;
+pub mod html;
+pub mod markup;
+pub mod merge;
+pub mod numfmt;
+pub mod tables;
+pub mod verdict;
 
-use crate::results::Results;
+pub use html::render_html;
+pub use verdict::{Branch, Verdict, verdict};
 
-/// Renders the whole self-contained decision report.
-pub fn render_html(_results: &Results) -> String {
-    String::from("<!DOCTYPE html><html><body><p>report not built yet</p></body></html>")
+/// Errors of the report area (file layer and merging; rendering itself cannot fail).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a LoadSummary: {source}")]
+    Summary {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}: bad HdrHistogram interval log: {reason}")]
+    HistogramLog { path: String, reason: String },
+    #[error("nothing to merge: {0}")]
+    Empty(String),
+    #[error("merging histograms: {0}")]
+    Add(String),
 }
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,222 @@
+//! Figures derived from runs, shared by the verdict, claims, tables and charts: which run
+//! answers a question, per-run ratios, and API-call rates projected back to real time.
+
+use crate::results::{LoadSummary, Results, RunOutcome, RunRecord, Scenario};
+
+/// Gateway auth modes in the order the report lists them.
+pub const MODE_ORDER: [&str; 6] = ["none", "tokenreview", "cached", "jwks", "mtls", "hybrid"];
+
+/// Modes that keep a TTL cache of auth answers, so their API calls are driven by the TTL
+/// (scaled down in short profiles) rather than by the request rate.
+const TTL_DRIVEN_MODES: [&str; 4] = ["cached", "jwks", "mtls", "hybrid"];
+
+/// A steady run is used for a rate only when its offered rate is within this factor.
+const NEAREST_RATE_FACTOR: f64 = 1.5;
+
+/// Share of the offered rate a run must achieve to count as holding it.
+pub const HELD_ACHIEVED_SHARE: f64 = 0.95;
+
+/// Error ratio above which a run did not hold its rate.
+pub const HELD_MAX_ERROR_RATIO: f64 = 0.01;
+
+/// The time-scale factor of the results; a missing or non-positive factor means real time.
+pub fn time_scale(results: &Results) -> f64 {
+    let scale = results.environment.time_scale;
+    if scale.is_finite() && scale > 0.0 {
+        scale
+    } else {
+        1.0
+    }
+}
+
+/// Runs that finished with measurements.
+pub fn with_data(results: &Results) -> impl Iterator<Item = (&RunRecord, &LoadSummary)> {
+    results
+        .runs
+        .iter()
+        .filter_map(|run| match (&run.outcome, &run.load) {
+            (RunOutcome::Ok, Some(load)) => Some((run, load)),
+            _ => None,
+        })
+}
+
+/// Runs of one scenario and mode that have data.
+pub fn runs_of<'a>(
+    results: &'a Results,
+    scenario: Scenario,
+    mode: &'a str,
+) -> impl Iterator<Item = (&'a RunRecord, &'a LoadSummary)> {
+    with_data(results).filter(move |(run, _)| run.scenario == scenario && run.mode == mode)
+}
+
+/// Modes present in the results, in report order (unknown modes last, alphabetically).
+pub fn modes(results: &Results) -> Vec<String> {
+    let mut modes: Vec<String> = results.runs.iter().map(|r| r.mode.clone()).collect();
+    modes.sort_by_key(|m| {
+        let rank = MODE_ORDER
+            .iter()
+            .position(|o| o == m)
+            .unwrap_or(MODE_ORDER.len());
+        (rank, m.clone())
+    });
+    modes.dedup();
+    modes
+}
+
+/// The steady run of `mode` whose offered rate is nearest to `rps` (within a factor of 1.5).
+pub fn nearest_steady<'a>(
+    results: &'a Results,
+    mode: &'a str,
+    rps: f64,
+) -> Option<(&'a RunRecord, &'a LoadSummary)> {
+    runs_of(results, Scenario::Steady, mode)
+        .filter(|(run, _)| {
+            run.offered_rps > 0.0
+                && run.offered_rps <= rps * NEAREST_RATE_FACTOR
+                && run.offered_rps >= rps / NEAREST_RATE_FACTOR
+        })
+        .min_by(|(a, _), (b, _)| {
+            let da = (a.offered_rps - rps).abs();
+            let db = (b.offered_rps - rps).abs();
+            da.total_cmp(&db)
+        })
+}
+
+/// Requests the generator sent (histogram count, or the status counts when no histogram).
+pub fn requests(load: &LoadSummary) -> u64 {
+    if load.latency_us.count > 0 {
+        load.latency_us.count
+    } else {
+        load.status_counts.values().sum::<u64>() + load.errors.values().sum::<u64>()
+    }
+}
+
+/// Share of requests that were not 2xx (including transport errors).
+pub fn error_ratio(load: &LoadSummary) -> f64 {
+    let ok: u64 = load
+        .status_counts
+        .iter()
+        .filter(|(code, _)| code.starts_with('2'))
+        .map(|(_, n)| n)
+        .sum();
+    let total = load.status_counts.values().sum::<u64>() + load.errors.values().sum::<u64>();
+    if total == 0 {
+        0.0
+    } else {
+        1.0 - ok as f64 / total as f64
+    }
+}
+
+/// Whether a run held its offered rate: achieved >= 95% of offered, p99 within the SLO and
+/// at most 1% errors.
+pub fn held(run: &RunRecord, load: &LoadSummary, slo_p99_us: u64) -> bool {
+    load.achieved_rps >= run.offered_rps * HELD_ACHIEVED_SHARE
+        && load.latency_us.p99 <= slo_p99_us
+        && error_ratio(load) <= HELD_MAX_ERROR_RATIO
+}
+
+/// Authentication/authorization calls (TokenReview + SubjectAccessReview) the API server counted.
+pub fn auth_calls(run: &RunRecord) -> u64 {
+    ["tokenreviews", "subjectaccessreviews"]
+        .iter()
+        .map(|r| run.apiserver_calls.get(*r).copied().unwrap_or(0))
+        .sum()
+}
+
+/// TokenReviews per request sent.
+pub fn tokenreviews_per_request(run: &RunRecord, load: &LoadSummary) -> Option<f64> {
+    let n = requests(load);
+    (n > 0).then(|| {
+        run.apiserver_calls
+            .get("tokenreviews")
+            .copied()
+            .unwrap_or(0) as f64
+            / n as f64
+    })
+}
+
+/// Auth API calls per minute, projected to real time. Calls of TTL-driven modes happen
+/// `time_scale` times more often in a scaled-down run, so they are divided by it; calls of
+/// `tokenreview`/`none` follow the request rate, which is real, so they are not.
+pub fn api_calls_per_min_real(run: &RunRecord, time_scale: f64) -> Option<f64> {
+    if run.duration_secs <= 0.0 {
+        return None;
+    }
+    let per_min = auth_calls(run) as f64 / run.duration_secs * 60.0;
+    Some(per_min / real_time_divisor(&run.mode, time_scale))
+}
+
+/// What to divide a mode's per-minute API-call rate by to project it to real time.
+pub fn real_time_divisor(mode: &str, time_scale: f64) -> f64 {
+    if TTL_DRIVEN_MODES.contains(&mode) && time_scale > 0.0 {
+        time_scale
+    } else {
+        1.0
+    }
+}
+
+/// Optional per-interval auth API calls of a run, `params.apiserver_calls_timeline` =
+/// `[[t_secs, calls_in_interval], ...]` with intervals of equal length; None when absent or malformed.
+pub fn calls_timeline(run: &RunRecord) -> Option<Vec<(f64, f64)>> {
+    let points = run.params.get("apiserver_calls_timeline")?.as_array()?;
+    points
+        .iter()
+        .map(|p| {
+            let p = p.as_array()?;
+            Some((p.first()?.as_f64()?, p.get(1)?.as_f64()?))
+        })
+        .collect()
+}
+
+/// Gateway CPU milliseconds per 1,000 requests.
+pub fn cpu_ms_per_1000(run: &RunRecord, load: &LoadSummary) -> Option<f64> {
+    let n = requests(load);
+    (n > 0 && run.gateway_cpu_secs > 0.0)
+        .then(|| run.gateway_cpu_secs / n as f64 * 1_000.0 * 1_000.0)
+}
+
+/// Whether the API server or the gateway's client-side rate limiter throttled during the run.
+pub fn throttled(run: &RunRecord) -> bool {
+    run.apiserver_throttled > 0 || run.client_throttle_wait_secs > 0.0
+}
+
+/// What a mode held in the saturation ramp.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capacity {
+    /// Highest offered rate held (0 when no step held).
+    pub held_rps: f64,
+    /// Highest offered rate the ramp tried.
+    pub ramp_top_rps: f64,
+    /// Whether the generator, not the gateway, limited a step.
+    pub generator_limited: bool,
+}
+
+/// The highest rate `mode` held in a saturation run (from `max_held_rps`, else from its steps).
+pub fn capacity(results: &Results, mode: &str, slo_p99_us: u64) -> Option<Capacity> {
+    runs_of(results, Scenario::Saturation, mode)
+        .filter_map(|(run, load)| {
+            let ramp_top_rps = load
+                .steps
+                .iter()
+                .map(|s| s.offered_rps)
+                .fold(run.offered_rps.max(load.offered_rps), f64::max);
+            let from_steps = || {
+                load.steps
+                    .iter()
+                    .filter(|s| s.held && s.latency_us.p99 <= slo_p99_us)
+                    .map(|s| s.offered_rps)
+                    .fold(0.0, f64::max)
+            };
+            let held_rps = match load.max_held_rps {
+                Some(rps) => rps,
+                None if !load.steps.is_empty() => from_steps(),
+                None => return None,
+            };
+            Some(Capacity {
+                held_rps,
+                ramp_top_rps,
+                generator_limited: load.generator.limited,
+            })
+        })
+        .max_by(|a, b| a.held_rps.total_cmp(&b.held_rps))
+}

@@ -1,0 +1,274 @@
+//! Fixture results for the report tests: a complete, plausible matrix whose values can be
+//! nudged exactly onto each threshold of the verdict.
+#![allow(dead_code)]
+
+use gatebench::results::*;
+use std::collections::BTreeMap;
+
+pub const SLO_US: u64 = 2_000;
+
+pub fn latency(p50: u64, p99: u64, count: u64) -> LatencyUs {
+    LatencyUs {
+        count,
+        p50,
+        p90: (p50 + p99) / 2,
+        p99,
+        p999: p99 * 2,
+        max: p99 * 4,
+        mean: p50 as f64 * 1.1,
+    }
+}
+
+pub fn load(scenario: &str, offered: f64, achieved: f64, lat: LatencyUs) -> LoadSummary {
+    LoadSummary {
+        schema_version: SCHEMA_VERSION,
+        scenario: scenario.into(),
+        target: "http://127.0.0.1:1".into(),
+        method:
+            "latency from intended send time (fixed-rate schedule), coordinated omission corrected"
+                .into(),
+        offered_rps: offered,
+        achieved_rps: achieved,
+        duration_secs: 20.0,
+        users: 8,
+        identities: 10,
+        status_counts: BTreeMap::from([("201".to_string(), lat.count)]),
+        latency_us: lat,
+        generator: GeneratorLimit {
+            limited: false,
+            reason: None,
+            cpu_cores_used: 0.3,
+            ..Default::default()
+        },
+        connection: "keepalive".into(),
+        ..Default::default()
+    }
+}
+
+pub fn record(scenario: Scenario, mode: &str, offered: f64, load: LoadSummary) -> RunRecord {
+    RunRecord {
+        id: format!("{}/{mode}/{offered}", scenario.as_str()),
+        scenario,
+        mode: mode.into(),
+        offered_rps: offered,
+        params: BTreeMap::new(),
+        outcome: RunOutcome::Ok,
+        load: Some(load),
+        duration_secs: 20.0,
+        apiserver_calls: BTreeMap::new(),
+        apiserver_throttled: 0,
+        client_throttle_wait_secs: 0.0,
+        token_cache: None,
+        sar_cache: None,
+        gateway_cpu_secs: 0.8,
+        tls_handshakes: 0,
+    }
+}
+
+/// A steady run; cached-style modes get a token cache with `hit_ratio` over 10,000 lookups.
+pub fn steady(mode: &str, offered: f64, p99_us: u64, hit_ratio: Option<f64>) -> RunRecord {
+    let count = (offered * 20.0) as u64;
+    let mut r = record(
+        Scenario::Steady,
+        mode,
+        offered,
+        load(
+            "steady",
+            offered,
+            offered,
+            latency(p99_us / 3, p99_us, count),
+        ),
+    );
+    let tokenreviews = match mode {
+        "tokenreview" => count,
+        "cached" => 10,
+        _ => 0,
+    };
+    r.apiserver_calls = BTreeMap::from([
+        ("tokenreviews".into(), tokenreviews),
+        ("subjectaccessreviews".into(), tokenreviews),
+    ]);
+    r.token_cache = hit_ratio.map(|h| {
+        let hits = (h * 10_000.0).round() as u64;
+        CacheCounts {
+            hits,
+            misses: 10_000 - hits,
+        }
+    });
+    r
+}
+
+pub fn saturation(mode: &str, max_held: f64, top: f64) -> RunRecord {
+    let mut l = load("saturation", top, max_held, latency(500, 1_500, 50_000));
+    let mut rate = 250.0;
+    while rate <= top {
+        let held = rate <= max_held;
+        let p99 = if held { 1_500 } else { 40_000 };
+        l.steps.push(RateStep {
+            offered_rps: rate,
+            achieved_rps: if held { rate } else { max_held },
+            latency_us: latency(p99 / 3, p99, (rate * 5.0) as u64),
+            error_ratio: 0.0,
+            held,
+        });
+        rate *= 2.0;
+    }
+    l.max_held_rps = Some(max_held);
+    record(Scenario::Saturation, mode, top, l)
+}
+
+/// Everything the matrix produces, with the cached gateway comfortably keeping TokenReview.
+pub fn keep_baseline() -> Results {
+    let mut runs = vec![
+        steady("none", 100.0, 400, None),
+        steady("none", 1_000.0, 600, None),
+        steady("tokenreview", 100.0, 90_000, None),
+        steady("tokenreview", 1_000.0, 900_000, None),
+        steady("cached", 100.0, 1_500, Some(0.99)),
+        steady("cached", 1_000.0, 1_800, Some(0.995)),
+        steady("jwks", 100.0, 900, Some(0.0)),
+        steady("jwks", 1_000.0, 1_100, Some(0.0)),
+        steady("mtls", 100.0, 1_000, None),
+        steady("mtls", 1_000.0, 1_200, None),
+        saturation("cached", 4_000.0, 8_000.0),
+        saturation("mtls", 6_000.0, 8_000.0),
+        saturation("tokenreview", 250.0, 8_000.0),
+    ];
+    let mut churn = record(
+        Scenario::Churn,
+        "cached",
+        100.0,
+        load("churn", 100.0, 100.0, latency(600, 1_800, 4_000)),
+    );
+    churn.load.as_mut().unwrap().churn = [0.0, 0.02, 0.05, 0.1, 0.3]
+        .iter()
+        .map(|&c| ChurnPoint {
+            churn_fraction: c,
+            requests: 800,
+            token_hit_ratio: 0.995 - c,
+            tokenreviews: (800.0 * c) as u64,
+        })
+        .collect();
+    runs.push(churn);
+    for (mode, delay) in [
+        ("cached", Some(24_000)),
+        ("tokenreview", Some(40)),
+        ("jwks", None),
+    ] {
+        let mut r = record(
+            Scenario::Revocation,
+            mode,
+            10.0,
+            load("revocation", 10.0, 10.0, latency(500, 1_500, 600)),
+        );
+        r.load.as_mut().unwrap().revocation = Some(RevocationResult {
+            method: "serviceaccount-delete".into(),
+            delay_ms: delay,
+            observed_for_ms: 40_000,
+            accepted_after_revocation: 3,
+        });
+        runs.push(r);
+    }
+    let mut outage = record(
+        Scenario::Outage,
+        "cached",
+        50.0,
+        load("outage", 50.0, 45.0, latency(500, 1_500, 1_500)),
+    );
+    outage
+        .params
+        .insert("outage_start_secs".into(), serde_json::json!(10.0));
+    outage.load.as_mut().unwrap().outage = Some(OutageResult {
+        window_secs: 10.0,
+        known: Availability {
+            requests: 500,
+            ok: 500,
+            codes: BTreeMap::from([("201".into(), 500)]),
+        },
+        new: Availability {
+            requests: 100,
+            ok: 0,
+            codes: BTreeMap::from([("503".into(), 100)]),
+        },
+        recovery_ms: Some(120),
+        timeline: (0..30)
+            .map(|t| (t as f64, if (10..20).contains(&t) { 0.83 } else { 1.0 }))
+            .collect(),
+    });
+    runs.push(outage);
+    let mut cold = record(
+        Scenario::ColdBurst,
+        "cached",
+        200.0,
+        load("cold-burst", 200.0, 200.0, latency(60_000, 95_000, 200)),
+    );
+    cold.load.as_mut().unwrap().cold_burst = Some(ColdBurstResult {
+        concurrency: 200,
+        identities: 200,
+        tokenreviews: 200,
+        subjectaccessreviews: 200,
+        latency_us: latency(60_000, 95_000, 200),
+    });
+    runs.push(cold);
+    for (mode, wait) in [("tokenreview", 12.5), ("cached", 0.0)] {
+        let mut r = record(
+            Scenario::Throttle,
+            mode,
+            200.0,
+            load("throttle", 200.0, 180.0, latency(800_000, 1_500_000, 2_000)),
+        );
+        r.client_throttle_wait_secs = wait;
+        runs.push(r);
+    }
+    let mut skipped = record(
+        Scenario::Handshake,
+        "mtls",
+        50.0,
+        load("handshake", 50.0, 0.0, LatencyUs::default()),
+    );
+    skipped.outcome = RunOutcome::Skipped {
+        reason: "not in this profile".into(),
+    };
+    skipped.load = None;
+    runs.push(skipped);
+    Results {
+        schema_version: SCHEMA_VERSION,
+        partial: false,
+        environment: Environment {
+            gatebench_version: "0.1.0".into(),
+            git_commit: Some("abc123".into()),
+            rustc_version: "rustc 1.90.0".into(),
+            os: "linux".into(),
+            cpu_model: "Test CPU".into(),
+            cpus: 2,
+            profile: "quick".into(),
+            time_scale: 10.0,
+            target: "embedded".into(),
+            command_line: "gatebench decide --profile quick".into(),
+            started_at: "2026-11-28T06:00:00Z".into(),
+            finished_at: Some("2026-11-28T06:05:00Z".into()),
+            latency_method: "coordinated omission corrected".into(),
+            pinned: true,
+        },
+        settings: Settings {
+            slo_p99_us: SLO_US,
+            ..Settings::default()
+        },
+        runs,
+        microbenchmarks: vec![MicroBench {
+            id: "auth/cache_hit".into(),
+            median_ns: 850.0,
+            lower_ns: 800.0,
+            upper_ns: 900.0,
+        }],
+    }
+}
+
+/// The run with this id, for nudging a value onto a threshold.
+pub fn run_mut<'a>(results: &'a mut Results, id: &str) -> &'a mut RunRecord {
+    results
+        .runs
+        .iter_mut()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("no run {id}"))
+}

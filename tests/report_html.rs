@@ -1,0 +1,319 @@
+//! The decision page: well-formed, self-contained, escaped, every chart a non-empty SVG, and
+//! nothing dropped silently.
+
+mod report_fixtures;
+
+use gatebench::report::{charts, claims, render_html};
+use gatebench::results::{Results, RunOutcome};
+use report_fixtures::*;
+
+fn parse(html: &str) -> roxmltree::Document<'_> {
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    roxmltree::Document::parse_with_options(html, opts)
+        .unwrap_or_else(|e| panic!("not well-formed: {e}"))
+}
+
+/// Elements that actually draw something (beyond the background fill).
+fn drawn_marks(svg: roxmltree::Node<'_, '_>) -> usize {
+    svg.descendants()
+        .filter(|n| {
+            matches!(
+                n.tag_name().name(),
+                "polyline" | "path" | "circle" | "line" | "text" | "rect"
+            )
+        })
+        .count()
+}
+
+#[test]
+fn full_report_is_well_formed_and_self_contained() {
+    let html = render_html(&keep_baseline());
+    let doc = parse(&html);
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "html");
+    // No JavaScript, no external resources: the only URLs are XML namespace names.
+    assert!(
+        doc.descendants()
+            .all(|n| !matches!(n.tag_name().name(), "script" | "link" | "img" | "iframe"))
+    );
+    for node in doc.descendants().filter(|n| n.is_element()) {
+        for attr in node.attributes() {
+            let external = attr.value().contains("://") && attr.name() != "xmlns";
+            assert!(
+                !external,
+                "external reference {}={}",
+                attr.name(),
+                attr.value()
+            );
+            assert!(
+                !attr.name().starts_with("on"),
+                "event handler {}",
+                attr.name()
+            );
+        }
+    }
+    for heading in [
+        "1. Verdict",
+        "2. Claims check",
+        "3. Modes side by side",
+        "4. Charts",
+        "5. How it was measured",
+        "Microbenchmarks",
+        "Failed, no-data and skipped runs",
+    ] {
+        assert!(
+            doc.descendants()
+                .any(|n| n.tag_name().name() == "h2" && n.text() == Some(heading)),
+            "missing section {heading}"
+        );
+    }
+    let svgs: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "svg")
+        .collect();
+    assert_eq!(svgs.len(), charts::all(&keep_baseline()).len());
+    for svg in &svgs {
+        assert!(
+            drawn_marks(*svg) > 10,
+            "chart has too little drawn: {}",
+            drawn_marks(*svg)
+        );
+        assert!(
+            !svg.descendants()
+                .any(|n| n.text().is_some_and(|t| t.contains("No data"))),
+            "fixture chart fell back to empty"
+        );
+    }
+    // The verdict sentence and the skipped run are in the page.
+    assert!(html.contains("Keep TokenReview + cache"));
+    assert!(html.contains("handshake/mtls/50") && html.contains("not in this profile"));
+    assert!(!html.contains("Partial results"));
+    // Microbenchmark cost per 1,000 requests: 850 ns per op -> 850 µs per 1,000.
+    assert!(html.contains("850.0 µs"));
+}
+
+#[test]
+fn every_chart_is_a_non_empty_svg_with_its_data() {
+    let results = keep_baseline();
+    for chart in charts::all(&results) {
+        let doc = parse(&chart.svg);
+        assert_eq!(
+            doc.root_element().tag_name().name(),
+            "svg",
+            "{}",
+            chart.title
+        );
+        let lines = doc
+            .descendants()
+            .filter(|n| matches!(n.tag_name().name(), "polyline" | "rect" | "circle"))
+            .count();
+        assert!(lines > 3, "{}: {lines} marks", chart.title);
+        assert!(
+            !chart.svg.contains("No data"),
+            "{} fell back to empty",
+            chart.title
+        );
+    }
+}
+
+#[test]
+fn charts_without_data_explain_themselves() {
+    let results = Results::default();
+    for chart in charts::all(&results) {
+        let doc = parse(&chart.svg);
+        let texts: String = doc.descendants().filter_map(|n| n.text()).collect();
+        assert!(texts.contains("No data:"), "{}: {texts}", chart.title);
+    }
+    // And the page still renders, with the verdict saying there is nothing to decide on.
+    let html = render_html(&results);
+    parse(&html);
+    assert!(html.contains("No verdict"));
+}
+
+#[test]
+fn strings_from_results_are_escaped() {
+    let mut results = keep_baseline();
+    let hostile = "<script>alert('x')</script> & \"quoted\"";
+    results.environment.command_line = hostile.into();
+    results.runs[0].id = hostile.into();
+    results.runs[0].mode = "<b>weird</b>".into();
+    results.runs[0].outcome = RunOutcome::Failed {
+        error: hostile.into(),
+    };
+    let html = render_html(&results);
+    let doc = parse(&html);
+    assert!(
+        doc.descendants()
+            .all(|n| n.tag_name().name() != "script" && n.tag_name().name() != "b")
+    );
+    let text: String = doc.descendants().filter_map(|n| n.text()).collect();
+    assert!(
+        text.contains(hostile),
+        "escaped text reads back as the original"
+    );
+}
+
+#[test]
+fn partial_results_get_a_banner_and_failed_runs_are_listed() {
+    let mut results = keep_baseline();
+    results.partial = true;
+    run_mut(&mut results, "steady/none/100").outcome = RunOutcome::NoData {
+        reason: "loadtest wrote no summary".into(),
+    };
+    run_mut(&mut results, "steady/jwks/100").outcome = RunOutcome::Failed {
+        error: "gateway exited with 101".into(),
+    };
+    let html = render_html(&results);
+    parse(&html);
+    assert!(html.contains("Partial results"));
+    assert!(html.contains("loadtest wrote no summary") && html.contains("gateway exited with 101"));
+}
+
+#[test]
+fn claims_table_covers_every_row_of_the_design_note() {
+    let rows = claims::claims(&keep_baseline());
+    let names: Vec<&str> = rows.iter().map(|c| c.claim).collect();
+    for claim in [
+        "cached auth latency",
+        "TokenReview without cache",
+        "cache: API call reduction",
+        "cache: calls per token",
+        "revocation delay",
+        "API outage",
+        "gateway load",
+        "keep TokenReview (rule)",
+        "reconsider mTLS (rule)",
+        "mTLS clearly wins",
+    ] {
+        assert!(names.contains(&claim), "missing claim {claim}");
+    }
+    let status = |name: &str| {
+        rows.iter()
+            .find(|c| c.claim == name)
+            .unwrap()
+            .status
+            .clone()
+    };
+    use claims::Status::*;
+    assert_eq!(status("cached auth latency"), Held, "p50 500 µs <= 2 ms");
+    assert_eq!(
+        status("TokenReview without cache"),
+        Held,
+        "1 TokenReview per request"
+    );
+    assert_eq!(status("cache: API call reduction"), Held);
+    // Cached revocation: 24 s as run x time scale 10 = 240 s <= 300 s TTL.
+    assert_eq!(status("revocation delay"), Held);
+    assert_eq!(status("API outage"), Held);
+    assert_eq!(status("keep TokenReview (rule)"), Held);
+    assert_eq!(status("reconsider mTLS (rule)"), Held);
+    assert!(matches!(status("mTLS clearly wins"), NotMeasured(why) if why.contains("8,000 RPS")));
+    assert_eq!(
+        status("client-side throttling is what a cache removes"),
+        Held
+    );
+
+    let mut slow = keep_baseline();
+    let rev = run_mut(&mut slow, "revocation/cached/10")
+        .load
+        .as_mut()
+        .unwrap()
+        .revocation
+        .as_mut()
+        .unwrap();
+    // 310 s real time: within the 300 s TTL plus the 5% allowance for scrape and poll timing.
+    rev.delay_ms = Some(31_000);
+    assert_eq!(
+        claims::claims(&slow)
+            .iter()
+            .find(|c| c.claim == "revocation delay")
+            .unwrap()
+            .status,
+        Held
+    );
+    let rev = run_mut(&mut slow, "revocation/cached/10")
+        .load
+        .as_mut()
+        .unwrap()
+        .revocation
+        .as_mut()
+        .unwrap();
+    rev.delay_ms = Some(32_000); // 320 s: past it.
+    assert_eq!(
+        claims::claims(&slow)
+            .iter()
+            .find(|c| c.claim == "revocation delay")
+            .unwrap()
+            .status,
+        DidNotHold
+    );
+}
+
+#[test]
+#[ignore = "writes a sample report for eyeballing: GATEBENCH_SAMPLE_OUT=DIR"]
+fn write_sample_report() {
+    let dir = std::env::var("GATEBENCH_SAMPLE_OUT").unwrap_or_else(|_| "/tmp".into());
+    let results = keep_baseline();
+    std::fs::write(format!("{dir}/sample.html"), render_html(&results)).unwrap();
+    for (i, chart) in charts::all(&results).iter().enumerate() {
+        std::fs::write(format!("{dir}/chart-{i}.svg"), &chart.svg).unwrap();
+    }
+    let mut single = results.clone();
+    single
+        .runs
+        .retain(|r| r.id != "revocation/jwks/10" && r.id != "revocation/tokenreview/10");
+    std::fs::write(
+        format!("{dir}/revocation-single.svg"),
+        charts::revocation_delay(&single).svg,
+    )
+    .unwrap();
+    std::fs::write(
+        format!("{dir}/empty.svg"),
+        charts::revocation_delay(&Results::default()).svg,
+    )
+    .unwrap();
+}
+
+#[test]
+fn api_calls_chart_follows_a_timeline_when_runs_carry_one() {
+    let mut results = keep_baseline();
+    assert!(
+        charts::api_calls(&results)
+            .title
+            .contains("by offered rate")
+    );
+    // Cached: a cold-cache burst then quiet; tokenreview: one call per request throughout.
+    let cached: Vec<serde_json::Value> = (0..20)
+        .map(|t| serde_json::json!([t, if t == 0 { 20 } else { 0 }]))
+        .collect();
+    let uncached: Vec<serde_json::Value> = (0..20).map(|t| serde_json::json!([t, 200])).collect();
+    run_mut(&mut results, "steady/cached/100")
+        .params
+        .insert("apiserver_calls_timeline".into(), cached.into());
+    run_mut(&mut results, "steady/tokenreview/100")
+        .params
+        .insert("apiserver_calls_timeline".into(), uncached.into());
+    let chart = charts::api_calls(&results);
+    assert!(chart.title.contains("over time"), "{}", chart.title);
+    let doc = parse(&chart.svg);
+    let lines = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "polyline")
+        .count();
+    assert!(lines >= 2, "one line per mode with a timeline, got {lines}");
+    // A malformed timeline is ignored rather than drawn.
+    run_mut(&mut results, "steady/cached/100")
+        .params
+        .insert("apiserver_calls_timeline".into(), serde_json::json!("oops"));
+    run_mut(&mut results, "steady/tokenreview/100")
+        .params
+        .insert("apiserver_calls_timeline".into(), serde_json::json!([[1]]));
+    assert!(
+        charts::api_calls(&results)
+            .title
+            .contains("by offered rate")
+    );
+}
