@@ -3,10 +3,8 @@
 
 use anyhow::{Context, Result, bail};
 use futures::{StreamExt, TryStreamExt};
+use gatebench::kubesetup;
 use hmac::{Hmac, Mac};
-use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
-use kube::api::{Api, ObjectMeta, PostParams};
 use sha2::Sha256;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -105,70 +103,19 @@ pub async fn mint_tokens(
     namespace: &str,
     names: &[String],
 ) -> Result<Vec<Credential>> {
-    ensure_namespace(client, namespace).await?;
-    let api: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
+    kubesetup::ensure_namespace(client, namespace).await?;
     futures::stream::iter(names.iter().cloned())
-        .map(|name| {
-            let api = api.clone();
-            async move {
-                ensure_service_account(&api, &name).await?;
-                let request = TokenRequest {
-                    spec: Some(TokenRequestSpec {
-                        audiences: None,
-                        expiration_seconds: Some(TOKEN_EXPIRATION_SECS),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                };
-                let minted = api
-                    .create_token_request(&name, &PostParams::default(), &request)
+        .map(|name| async move {
+            kubesetup::ensure_service_account(client, namespace, &name).await?;
+            let token =
+                kubesetup::request_token(client, namespace, &name, &[], TOKEN_EXPIRATION_SECS)
                     .await
                     .with_context(|| format!("TokenRequest for {namespace}/{name}"))?;
-                let token = minted
-                    .status
-                    .and_then(|s| s.token)
-                    .filter(|t| !t.is_empty())
-                    .with_context(|| format!("TokenRequest for {name} returned no token"))?;
-                Ok::<_, anyhow::Error>(Credential::Bearer(token))
-            }
+            Ok::<_, anyhow::Error>(Credential::Bearer(token))
         })
         .buffered(8)
         .try_collect()
         .await
-}
-
-async fn ensure_namespace(client: &kube::Client, namespace: &str) -> Result<()> {
-    let api: Api<Namespace> = Api::all(client.clone());
-    if api.get_opt(namespace).await?.is_some() {
-        return Ok(());
-    }
-    let ns = Namespace {
-        metadata: ObjectMeta {
-            name: Some(namespace.to_string()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    match api.create(&PostParams::default(), &ns).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
-        Err(e) => Err(e).context("creating namespace"),
-    }
-}
-
-async fn ensure_service_account(api: &Api<ServiceAccount>, name: &str) -> Result<()> {
-    let sa = ServiceAccount {
-        metadata: ObjectMeta {
-            name: Some(name.to_string()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    match api.create(&PostParams::default(), &sa).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("creating ServiceAccount {name}")),
-    }
 }
 
 /// Deletes a ServiceAccount (revocation: its tokens stop validating).
@@ -177,11 +124,9 @@ pub async fn delete_service_account(
     namespace: &str,
     name: &str,
 ) -> Result<()> {
-    let api: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
-    api.delete(name, &Default::default())
+    kubesetup::delete_service_account(client, namespace, name)
         .await
-        .with_context(|| format!("deleting ServiceAccount {namespace}/{name}"))?;
-    Ok(())
+        .with_context(|| format!("deleting ServiceAccount {namespace}/{name}"))
 }
 
 #[cfg(test)]

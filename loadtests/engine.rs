@@ -95,7 +95,6 @@ pub struct PhaseOutcome {
     pub started_at: SystemTime,
     /// Schedule start to the last completion.
     pub elapsed: Duration,
-    pub goose: Option<GooseMetrics>,
 }
 
 struct Shared {
@@ -184,7 +183,7 @@ pub async fn run_phase(target: &Target, plan: PhasePlan) -> Result<PhaseOutcome>
 
     let budget = last_offset + target.client.timeout + Duration::from_secs(30);
     let goose = match tokio::time::timeout(budget, attack.execute()).await {
-        Ok(result) => Some(result.context("goose attack")?),
+        Ok(result) => result.context("goose attack")?,
         Err(_) => {
             if let Some(cancel) = shared.cancel.lock().expect("lock").take() {
                 let _ = cancel.send(());
@@ -206,12 +205,28 @@ pub async fn run_phase(target: &Target, plan: PhasePlan) -> Result<PhaseOutcome>
         .map(|r| Duration::from_micros(r.completed_offset_us()))
         .max()
         .unwrap_or_else(|| t0.elapsed());
+    let goose_requests = goose_request_count(&goose);
+    if goose_requests != recording.records.len() as u64 {
+        tracing::warn!(
+            goose_requests,
+            recorded = recording.records.len(),
+            phase = %plan.name,
+            "goose and the pacer counted different numbers of requests"
+        );
+    }
     Ok(PhaseOutcome {
         recording,
         started_at,
         elapsed,
-        goose,
     })
+}
+
+fn goose_request_count(metrics: &GooseMetrics) -> u64 {
+    metrics
+        .requests
+        .values()
+        .map(|r| (r.success_count + r.fail_count) as u64)
+        .sum()
 }
 
 fn start_user(shared: &Arc<Shared>, user: &mut GooseUser) -> TransactionResult {
@@ -317,7 +332,6 @@ async fn send_one(shared: &Arc<Shared>, user: &mut GooseUser) -> TransactionResu
         .lock()
         .expect("lock")
         .record(RequestRecord {
-            seq: ticket.seq,
             identity: spec.identity,
             intended_offset_us: micros(ticket.intended.saturating_duration_since(t0)),
             latency_us: micros(done.saturating_duration_since(ticket.intended)),

@@ -1,7 +1,5 @@
 //! The `loadtest` binary: goose load scenarios against a gatebench gateway, with latency
 //! measured from each request's intended send time.
-// Scenario families still being added use the rest of these modules' API.
-#![allow(dead_code)]
 
 mod body;
 mod cli;

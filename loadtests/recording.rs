@@ -41,7 +41,6 @@ impl Outcome {
 /// One request as the scenarios see it. Offsets count from the phase's schedule start.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestRecord {
-    pub seq: u64,
     pub identity: usize,
     pub intended_offset_us: u64,
     /// Completion minus intended send time (coordinated omission corrected).
@@ -234,9 +233,8 @@ mod tests {
     use hdrhistogram::serialization::Deserializer;
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 
-    fn rec(seq: u64, at_us: u64, latency_us: u64, outcome: Outcome) -> RequestRecord {
+    fn rec(at_us: u64, latency_us: u64, outcome: Outcome) -> RequestRecord {
         RequestRecord {
-            seq,
             identity: 0,
             intended_offset_us: at_us,
             latency_us,
@@ -250,10 +248,10 @@ mod tests {
     fn classes_counts_and_series() {
         let mut r = Recording::default();
         for i in 0..99 {
-            r.record(rec(i, i * 10_000, 1_000, Outcome::Status(201)));
+            r.record(rec(i * 10_000, 1_000, Outcome::Status(201)));
         }
-        r.record(rec(99, 1_500_000, 500_000, Outcome::Status(503)));
-        r.record(rec(100, 1_600_000, 2_000, Outcome::Error("connect")));
+        r.record(rec(1_500_000, 500_000, Outcome::Status(503)));
+        r.record(rec(1_600_000, 2_000, Outcome::Error("connect")));
         let by_class = r.by_class();
         assert_eq!(by_class["2xx"].count, 99);
         assert_eq!(by_class["5xx"].max / 1000, 500);
@@ -271,8 +269,8 @@ mod tests {
     #[test]
     fn interval_log_round_trips() {
         let mut r = Recording::default();
-        r.record(rec(0, 10, 1_234, Outcome::Status(200)));
-        r.record(rec(1, 1_200_000, 9_999, Outcome::Status(401)));
+        r.record(rec(10, 1_234, Outcome::Status(200)));
+        r.record(rec(1_200_000, 9_999, Outcome::Status(401)));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.hlog");
         r.write_interval_log(&path, SystemTime::now()).unwrap();

@@ -53,6 +53,9 @@ pub struct RateStep {
     pub error_ratio: f64,
     /// p99 within the SLO and errors <= 1%.
     pub held: bool,
+    /// The generator, not the gateway, limited this step (see `GeneratorLimit`).
+    #[serde(default)]
+    pub generator_limited: bool,
 }
 
 /// One churn level of the `churn` scenario.

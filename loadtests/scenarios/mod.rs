@@ -1,6 +1,13 @@
 //! The scenario families, one file each, and the helpers they share.
 
+mod churn;
+mod cold_burst;
+mod handshake;
+mod outage;
+mod revocation;
+mod saturation;
 mod steady;
+mod throttle;
 
 use crate::body::Bodies;
 use crate::cli::ScenarioName;
@@ -19,8 +26,19 @@ use std::time::{Duration, SystemTime};
 pub async fn run(ctx: &Context) -> Result<()> {
     match ctx.cli.scenario {
         ScenarioName::Steady => steady::run(ctx).await,
-        other => anyhow::bail!("scenario {:?} is not built yet", other.scenario().as_str()),
+        ScenarioName::Saturation => saturation::run(ctx).await,
+        ScenarioName::Churn => churn::run(ctx).await,
+        ScenarioName::ColdBurst => cold_burst::run(ctx).await,
+        ScenarioName::Revocation => revocation::run(ctx).await,
+        ScenarioName::Outage => outage::run(ctx).await,
+        ScenarioName::Throttle => throttle::run(ctx).await,
+        ScenarioName::Handshake => handshake::run(ctx).await,
     }
+}
+
+/// Microseconds from `start` to `at` (0 if `at` came first).
+pub fn offset_us(start: SystemTime, at: SystemTime) -> u64 {
+    at.duration_since(start).map_or(0, |d| d.as_micros() as u64)
 }
 
 /// Round-robin over `identities` credentials with webhook bodies: the common request shape.

@@ -48,6 +48,10 @@ pub fn populate(store: &Store) {
             json!([{"nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"], "verbs": ["get"]}]),
         ),
         cluster_role(
+            "system:basic-user",
+            json!([{"apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews"], "verbs": ["create"]}]),
+        ),
+        cluster_role(
             "system:public-info-viewer",
             json!([{"nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"], "verbs": ["get"]}]),
         ),
@@ -61,6 +65,11 @@ pub fn populate(store: &Store) {
     }
     let bindings = [
         binding("cluster-admin", "cluster-admin", &[SYSTEM_MASTERS]),
+        binding(
+            "system:basic-user",
+            "system:basic-user",
+            &["system:authenticated"],
+        ),
         binding(
             "system:discovery",
             "system:discovery",

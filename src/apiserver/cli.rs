@@ -72,6 +72,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         min_token_expiration_secs: args.min_token_expiration_secs,
         ..Config::default()
     };
+    // Handlers first: a supervisor may signal as soon as it reads the listening line.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -83,9 +86,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "{}",
         serde_json::json!({"event": "listening", "url": server.url(), "kubeconfig": args.kubeconfig_out.display().to_string()})
     );
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = interrupt.recv() => {}
         _ = terminate.recv() => {}
     }
     tracing::info!("shutting down");

@@ -73,6 +73,13 @@ pub fn resource_list(group: &str) -> Option<Value> {
                 None,
             ));
             resources.push(create_only(
+                "selfsubjectaccessreviews",
+                "selfsubjectaccessreview",
+                "SelfSubjectAccessReview",
+                false,
+                None,
+            ));
+            resources.push(create_only(
                 "subjectaccessreviews",
                 "subjectaccessreview",
                 "SubjectAccessReview",

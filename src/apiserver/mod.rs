@@ -10,6 +10,7 @@ pub mod kubeconfig;
 mod metrics;
 mod protobuf;
 mod rbac;
+mod reset_stream;
 mod server;
 mod store;
 mod tokens;

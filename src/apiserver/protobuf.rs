@@ -193,6 +193,38 @@ fn local_object_reference(b: &[u8]) -> Result<Value, String> {
     message(b, &[(1, Kind::Str("name"))])
 }
 
+fn resource_attributes(b: &[u8]) -> Result<Value, String> {
+    message(
+        b,
+        &[
+            (1, Kind::Str("namespace")),
+            (2, Kind::Str("verb")),
+            (3, Kind::Str("group")),
+            (4, Kind::Str("version")),
+            (5, Kind::Str("resource")),
+            (6, Kind::Str("subresource")),
+            (7, Kind::Str("name")),
+        ],
+    )
+}
+
+fn non_resource_attributes(b: &[u8]) -> Result<Value, String> {
+    message(b, &[(1, Kind::Str("path")), (2, Kind::Str("verb"))])
+}
+
+fn self_subject_access_review_spec(b: &[u8]) -> Result<Value, String> {
+    message(
+        b,
+        &[
+            (1, Kind::Msg("resourceAttributes", resource_attributes)),
+            (
+                2,
+                Kind::Msg("nonResourceAttributes", non_resource_attributes),
+            ),
+        ],
+    )
+}
+
 fn ignore(_: &[u8]) -> Result<Value, String> {
     Ok(json!({}))
 }
@@ -244,6 +276,10 @@ pub fn decode(body: &[u8]) -> Result<Value, String> {
             (1, Kind::Msg("metadata", object_meta)),
             (2, Kind::Msg("spec", token_request_spec)),
         ],
+        "SelfSubjectAccessReview" => &[
+            (1, Kind::Msg("metadata", object_meta)),
+            (2, Kind::Msg("spec", self_subject_access_review_spec)),
+        ],
         "DeleteOptions" => &[],
         other => {
             return Err(format!(
@@ -284,7 +320,7 @@ mod tests {
         let object = decode(&body).unwrap();
         assert_eq!(object["rules"][0]["verbs"][0], "create");
         assert_eq!(object["rules"][0]["resources"][0], "services");
-        assert!(decode(b"k8s\x00\x0a\x09\x0a\x02v1\x12\x03Pod").is_err());
+        assert!(decode(b"k8s\x00\x0a\x07\x0a\x02v1\x12\x03Pod").is_err());
         assert!(decode(b"{}").is_err());
     }
 }

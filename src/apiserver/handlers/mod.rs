@@ -176,9 +176,10 @@ async fn serve(state: &State, info: &RequestInfo, request: Request<Incoming>) ->
     }
     match (info.group.as_str(), info.resource.as_str()) {
         ("authentication.k8s.io", "tokenreviews") => reviews::token_review(state, info, &body),
-        ("authorization.k8s.io", "subjectaccessreviews" | "localsubjectaccessreviews") => {
-            reviews::subject_access_review(state, info, &body)
-        }
+        (
+            "authorization.k8s.io",
+            "subjectaccessreviews" | "localsubjectaccessreviews" | "selfsubjectaccessreviews",
+        ) => reviews::subject_access_review(state, info, &body, &caller.user),
         ("", "serviceaccounts") if info.subresource == "token" => {
             reviews::token_request(state, info, &body)
         }

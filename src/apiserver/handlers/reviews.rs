@@ -116,16 +116,28 @@ pub fn token_review(state: &State, info: &RequestInfo, body: &[u8]) -> HttpRespo
     )
 }
 
-pub fn subject_access_review(state: &State, info: &RequestInfo, body: &[u8]) -> HttpResponse {
+/// SubjectAccessReview, LocalSubjectAccessReview, and SelfSubjectAccessReview (`caller` asks about itself).
+pub fn subject_access_review(
+    state: &State,
+    info: &RequestInfo,
+    body: &[u8],
+    caller: &UserInfo,
+) -> HttpResponse {
     if info.verb != "create" {
         return status::method_not_allowed();
     }
     let local = info.resource == "localsubjectaccessreviews";
+    let own = info.resource == "selfsubjectaccessreviews";
     let review: Review<SarSpec> = match parse(body) {
         Ok(review) => review,
         Err(response) => return *response,
     };
-    let spec = review.spec;
+    let mut spec = review.spec;
+    if own {
+        spec.user = caller.name.clone();
+        spec.uid = caller.uid.clone();
+        spec.groups = caller.groups.clone();
+    }
     let attrs = match (&spec.resource_attributes, &spec.non_resource_attributes) {
         (Some(r), None) => Attributes::Resource {
             verb: r.verb.clone(),
@@ -165,10 +177,10 @@ pub fn subject_access_review(state: &State, info: &RequestInfo, body: &[u8]) -> 
     };
     let decision = state.store.rbac().authorize(&user, &attrs);
     let mut body: Value = serde_json::from_slice(body).unwrap_or_else(|_| json!({}));
-    body["kind"] = if local {
-        "LocalSubjectAccessReview"
-    } else {
-        "SubjectAccessReview"
+    body["kind"] = match info.resource.as_str() {
+        "localsubjectaccessreviews" => "LocalSubjectAccessReview",
+        "selfsubjectaccessreviews" => "SelfSubjectAccessReview",
+        _ => "SubjectAccessReview",
     }
     .into();
     body["apiVersion"] = "authorization.k8s.io/v1".into();
@@ -242,7 +254,7 @@ pub fn token_request(state: &State, info: &RequestInfo, body: &[u8]) -> HttpResp
         Ok(token) => token,
         Err(error) => {
             tracing::error!(%error, "signing a token failed");
-            return status::internal_error();
+            return status::internal("signing the token failed");
         }
     };
     let expires = jiff::Timestamp::from_second(now + expiration_secs)

@@ -115,12 +115,17 @@ pub fn unavailable() -> HttpResponse {
     )
 }
 
+/// The 500 of the `error_fraction` fault.
 pub fn internal_error() -> HttpResponse {
+    internal("injected fault")
+}
+
+pub fn internal(cause: &str) -> HttpResponse {
     status(
         StatusCode::INTERNAL_SERVER_ERROR,
         "InternalError",
-        "Internal error occurred: injected fault",
-        json!({"causes": [{"message": "injected fault"}]}),
+        &format!("Internal error occurred: {cause}"),
+        json!({"causes": [{"message": cause}]}),
     )
 }
 

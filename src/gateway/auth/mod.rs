@@ -99,6 +99,8 @@ impl AuthError {
 pub enum AuthSetupError {
     #[error("fetching OIDC discovery/JWKS: {0}")]
     Jwks(String),
+    #[error("--auth {0} needs a kubeconfig")]
+    NoKube(&'static str),
 }
 
 /// One `--auth` mode's way of turning credentials into an identity.

@@ -84,12 +84,7 @@ pub async fn build_pipeline(
             });
         }
         (_, Some(kube)) => kube,
-        (mode, None) => {
-            return Err(AuthSetupError::Jwks(format!(
-                "mode {} needs a kubeconfig",
-                mode.as_str()
-            )));
-        }
+        (mode, None) => return Err(AuthSetupError::NoKube(mode.as_str())),
     };
     let cached_authorizer = || Authorizer::Cached {
         kube: kube.clone(),

@@ -1,0 +1,138 @@
+//! `churn`: a chosen fraction of requests come from never-seen identities (minted before the
+//! timed window): token-cache hit ratio and TokenReviews per churn level, and the churn at
+//! which the hit ratio falls below 95%.
+
+use super::{Window, base_summary, measured_phase, write};
+use crate::body::Bodies;
+use crate::context::Context;
+use crate::engine::{PhasePlan, RequestSpec};
+use crate::generator::CpuWindow;
+use crate::pacing::{burst_offsets, fixed_rate_offsets};
+use crate::recording::Recording;
+use crate::scrape::{Delta, delta};
+use crate::summary::METHOD;
+use anyhow::{Result, bail};
+use gatebench::results::ChurnPoint;
+use std::sync::Arc;
+use std::time::Duration;
+
+const HIT_RATIO_TARGET: f64 = 0.95;
+
+/// Whether request `k` of a level with churn `fraction` is a fresh identity, and which one
+/// (0-based among that level's fresh identities).
+pub fn fresh_index(k: u64, fraction: f64) -> Option<u64> {
+    let before = (k as f64 * fraction).floor() as u64;
+    let after = ((k + 1) as f64 * fraction).floor() as u64;
+    (after > before).then_some(before)
+}
+
+pub async fn run(ctx: &Context) -> Result<()> {
+    let levels = ctx.cli.churn_levels.clone();
+    if levels.iter().any(|l| !(0.0..=1.0).contains(l)) {
+        bail!("--churn-levels must lie in 0..=1");
+    }
+    let known = ctx.credentials.len();
+    let rate = ctx.cli.rate;
+    let users = ctx.users_for_rate(rate);
+    let per_level = fixed_rate_offsets(rate, ctx.duration(), users);
+    let fresh_per_level: Vec<usize> = levels
+        .iter()
+        .map(|l| (per_level.len() as f64 * l).ceil() as usize)
+        .collect();
+    // Every fresh identity is minted before any timed window.
+    let fresh_total: usize = fresh_per_level.iter().sum();
+    let mut all = ctx.credentials.as_ref().clone();
+    all.extend(ctx.credentials_for(known, fresh_total).await?);
+    let target = ctx.target_with(Arc::new(all));
+
+    // Warm-up: every known identity once, so level 0 measures a warm cache.
+    let warm = PhasePlan {
+        name: "churn-warmup".into(),
+        offsets: burst_offsets(known),
+        users: known,
+        request: super::round_robin(ctx, known, 99),
+    };
+    measured_phase(ctx, &target, warm).await?;
+
+    let cpu = CpuWindow::start();
+    let before_all = ctx.probe.snapshot().await?;
+    let mut combined = Recording::default();
+    let mut offset = Duration::ZERO;
+    let mut started_at = None;
+    let mut points = Vec::new();
+    let mut next_fresh = known;
+    for (level, fraction) in levels.iter().copied().enumerate() {
+        let bodies = Arc::new(Bodies::new(ctx.cli.duplicate_fraction, level as u64));
+        let base = next_fresh;
+        let known_n = known.max(1) as u64;
+        let plan = PhasePlan {
+            name: format!("churn-{fraction}"),
+            offsets: per_level.clone(),
+            users,
+            request: Arc::new(move |k| RequestSpec {
+                identity: match fresh_index(k, fraction) {
+                    Some(i) => base + i as usize,
+                    None => (k % known_n) as usize,
+                },
+                body: bodies.body(k),
+            }),
+        };
+        next_fresh += fresh_per_level[level];
+        let m = measured_phase(ctx, &target, plan).await?;
+        points.push(point(fraction, &m.delta, m.outcome.recording.records.len()));
+        started_at.get_or_insert(m.outcome.started_at);
+        combined.absorb(m.outcome.recording, offset);
+        offset += m.outcome.elapsed;
+    }
+    let after_all = ctx.probe.snapshot().await?;
+    let d = delta(&before_all, &after_all);
+    let window = Window {
+        recording: &combined,
+        elapsed: offset,
+        users,
+        delta: &d,
+    };
+    let mut summary = base_summary(ctx, METHOD, rate, window, &cpu);
+    summary.churn_at_95 = points
+        .iter()
+        .find(|p| p.token_hit_ratio < HIT_RATIO_TARGET)
+        .map(|p| p.churn_fraction);
+    summary.churn = points;
+    write(
+        ctx,
+        &mut summary,
+        &combined,
+        started_at.unwrap_or_else(std::time::SystemTime::now),
+    )
+}
+
+fn point(fraction: f64, d: &Delta, requests: usize) -> ChurnPoint {
+    ChurnPoint {
+        churn_fraction: fraction,
+        requests: requests as u64,
+        token_hit_ratio: d
+            .token_cache
+            .as_ref()
+            .and_then(|c| c.hit_ratio())
+            .unwrap_or(0.0),
+        tokenreviews: d.tokenreviews(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_fraction_is_exact() {
+        let fresh: Vec<u64> = (0..1000).filter_map(|k| fresh_index(k, 0.05)).collect();
+        assert_eq!(fresh.len(), 50);
+        assert_eq!(
+            fresh,
+            (0..50).collect::<Vec<_>>(),
+            "each fresh identity used once"
+        );
+        assert_eq!((0..100).filter_map(|k| fresh_index(k, 0.0)).count(), 0);
+        assert_eq!((0..100).filter_map(|k| fresh_index(k, 1.0)).count(), 100);
+    }
+}

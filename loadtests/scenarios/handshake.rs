@@ -1,0 +1,93 @@
+//! `handshake`: the same fixed rate with keep-alive and with a new connection (a TLS handshake
+//! on https) per request, for whichever credential the run uses (bearer or client certificate).
+
+use super::{Window, base_summary, fixed_rate_phase, round_robin, write};
+use crate::context::Context;
+use crate::generator::CpuWindow;
+use crate::recording::{Recording, latency_summary};
+use crate::scrape::Delta;
+use crate::summary::METHOD;
+use anyhow::Result;
+use gatebench::results::HandshakeResult;
+use std::sync::Arc;
+
+pub async fn run(ctx: &Context) -> Result<()> {
+    let rate = ctx.cli.rate;
+    let cpu = CpuWindow::start();
+    let mut keepalive_target = ctx.target_with(ctx.credentials.clone());
+    keepalive_target.client.new_connection = false;
+    let mut fresh_target = ctx.target_with(Arc::clone(&ctx.credentials));
+    fresh_target.client.new_connection = true;
+    let request = |seed| round_robin(ctx, ctx.credentials.len(), seed);
+    let duration = ctx.duration();
+    let keep = fixed_rate_phase(
+        ctx,
+        &keepalive_target,
+        "keepalive",
+        rate,
+        duration,
+        request(3),
+    )
+    .await?;
+    let fresh = fixed_rate_phase(
+        ctx,
+        &fresh_target,
+        "new-connection",
+        rate,
+        duration,
+        request(4),
+    )
+    .await?;
+    let result = HandshakeResult {
+        credential: ctx
+            .credentials
+            .first()
+            .map_or("anonymous", |c| c.kind())
+            .to_string(),
+        keepalive_latency_us: latency_summary(&keep.outcome.recording.histogram(None)),
+        new_connection_latency_us: latency_summary(&fresh.outcome.recording.histogram(None)),
+        keepalive_handshakes: keep.delta.tls_handshakes,
+        new_connection_handshakes: fresh.delta.tls_handshakes,
+    };
+    let started_at = keep.outcome.started_at;
+    let elapsed = keep.outcome.elapsed + fresh.outcome.elapsed;
+    let users = keep.users.max(fresh.users);
+    let d = sum(&keep.delta, &fresh.delta);
+    let mut combined = Recording::default();
+    let keep_elapsed = keep.outcome.elapsed;
+    combined.absorb(keep.outcome.recording, std::time::Duration::ZERO);
+    combined.absorb(fresh.outcome.recording, keep_elapsed);
+    let window = Window {
+        recording: &combined,
+        elapsed,
+        users,
+        delta: &d,
+    };
+    let mut summary = base_summary(ctx, METHOD, rate, window, &cpu);
+    summary.connection = "keepalive, then new-connection-per-request".into();
+    summary.handshake = Some(result);
+    write(ctx, &mut summary, &combined, started_at)
+}
+
+/// Both phases' deltas together (the scrape between them is shared).
+fn sum(a: &Delta, b: &Delta) -> Delta {
+    let mut out = a.clone();
+    for (k, v) in &b.apiserver_calls {
+        *out.apiserver_calls.entry(k.clone()).or_default() += v;
+    }
+    out.apiserver_throttled += b.apiserver_throttled;
+    out.tls_handshakes += b.tls_handshakes;
+    out.client_throttle_wait_secs += b.client_throttle_wait_secs;
+    out.gateway_tokenreviews += b.gateway_tokenreviews;
+    let add = |x: &Option<gatebench::results::CacheCounts>,
+               y: &Option<gatebench::results::CacheCounts>| match (x, y) {
+        (Some(x), Some(y)) => Some(gatebench::results::CacheCounts {
+            hits: x.hits + y.hits,
+            misses: x.misses + y.misses,
+        }),
+        (x, y) => x.clone().or_else(|| y.clone()),
+    };
+    out.token_cache = add(&a.token_cache, &b.token_cache);
+    out.sar_cache = add(&a.sar_cache, &b.sar_cache);
+    out
+}
