@@ -300,6 +300,7 @@ fn merge_steps(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> Vec<RateS
                     steps.iter().map(|s| s.error_ratio).fold(0.0, f64::max)
                 },
                 held: steps.iter().all(|s| s.held),
+                generator_limited: steps.iter().any(|s| s.generator_limited),
             }
         })
         .collect()

@@ -110,6 +110,7 @@ pub fn saturation(mode: &str, max_held: f64, top: f64) -> RunRecord {
             latency_us: latency(p99 / 3, p99, (rate * 5.0) as u64),
             error_ratio: 0.0,
             held,
+            ..Default::default()
         });
         rate *= 2.0;
     }
