@@ -202,11 +202,27 @@ fn missing_measurements_never_point_to_an_alternative() {
     r.runs.retain(|run| run.id != "steady/cached/1000");
     let v = verdict(&r);
     assert_eq!(v.branch, Branch::Inconclusive, "{}", v.sentence);
-    assert!(v.sentence.contains("no cached steady run near the growth rate"), "{}", v.sentence);
+    assert!(
+        v.sentence
+            .contains("no cached steady run near the growth rate"),
+        "{}",
+        v.sentence
+    );
 
     // A measured miss plus a missing run still names the alternative, and says both.
     set_hit_ratio(&mut r, "steady/cached/100", 0.90);
     let v = verdict(&r);
-    assert_eq!(v.branch, Branch::Alternative { mode: "jwks".into() }, "{}", v.sentence);
-    assert!(v.sentence.contains("90.0%") && v.sentence.contains("growth rate"), "{}", v.sentence);
+    assert_eq!(
+        v.branch,
+        Branch::Alternative {
+            mode: "jwks".into()
+        },
+        "{}",
+        v.sentence
+    );
+    assert!(
+        v.sentence.contains("90.0%") && v.sentence.contains("growth rate"),
+        "{}",
+        v.sentence
+    );
 }

@@ -120,9 +120,7 @@ pub fn plan(spec: &ProfileSpec, input: &MatrixInput) -> Vec<RunPlan> {
     }
     if wanted(Scenario::Handshake) {
         for mode in modes_among(&["cached", "mtls"], &["cached", "mtls"]) {
-            for new_connection in [false, true] {
-                plans.push(handshake(spec, &mode, input.expected_rps, new_connection));
-            }
+            plans.push(handshake(spec, &mode, input.expected_rps));
         }
     }
     plans
@@ -354,25 +352,19 @@ fn throttle_inflight(spec: &ProfileSpec, mode: &str) -> RunPlan {
     run
 }
 
-fn handshake(spec: &ProfileSpec, mode: &str, rate: f64, new_connection: bool) -> RunPlan {
-    let connection = if new_connection {
-        "new-connection"
-    } else {
-        "keepalive"
-    };
+fn handshake(spec: &ProfileSpec, mode: &str, rate: f64) -> RunPlan {
+    // loadtest runs a keep-alive phase, then a new-connection phase, each this long.
     let mut run = base(
         Scenario::Handshake,
         mode,
-        format!("handshake/{mode}/{connection}"),
+        format!("handshake/{mode}"),
         rate,
-        spec.handshake_secs,
+        spec.handshake_secs * 2.0,
         spec,
     );
     run.loadtest_args = vec!["--duration".into(), secs(spec.handshake_secs)];
-    if new_connection {
-        run.loadtest_args.push("--new-connection".into());
-    }
-    run.params.insert("connection".into(), json!(connection));
+    run.params
+        .insert("phase_secs".into(), json!(spec.handshake_secs));
     run
 }
 

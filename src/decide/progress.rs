@@ -59,13 +59,14 @@ pub fn result_line(record: &RunRecord) -> String {
     };
     let mut line = format!("{}: {status}", record.id);
     if let Some(load) = &record.load {
+        line.push_str(&format!(", {:.1} RPS achieved", load.achieved_rps));
+        // Burst scenarios have no offered rate.
+        if load.offered_rps > 0.0 {
+            line.push_str(&format!(" of {:.0} offered", load.offered_rps));
+        }
         line.push_str(&format!(
-            ", {:.1} RPS achieved of {:.0} offered, p50 {} us, p99 {} us, {} requests",
-            load.achieved_rps,
-            load.offered_rps,
-            load.latency_us.p50,
-            load.latency_us.p99,
-            load.latency_us.count
+            ", p50 {} us, p99 {} us, {} requests",
+            load.latency_us.p50, load.latency_us.p99, load.latency_us.count
         ));
     }
     if !matches!(record.outcome, RunOutcome::Skipped { .. }) {
