@@ -117,6 +117,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         finished.results_path.display(),
         finished.html_path.display()
     );
+    if let Some(error) = finished.startup_error {
+        anyhow::bail!("start-up failed, nothing was measured: {error}");
+    }
     if finished.results.partial {
         anyhow::bail!("the matrix did not finish; results are marked partial");
     }

@@ -66,6 +66,8 @@ pub struct Finished {
     pub html_path: PathBuf,
     /// "id: reason" of every run that failed or produced no data.
     pub failures: Vec<String>,
+    /// Why nothing could run (stand-in, set-up or binaries), if so.
+    pub startup_error: Option<String>,
 }
 
 const APISERVER_START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -122,8 +124,17 @@ pub async fn decide(opts: Options) -> Result<Finished> {
         opts.target.label()
     );
 
+    let mut startup_error = None;
     let interrupted = {
-        let work = run_all(&opts, &spec, &plans, &dirs, pin, &mut results);
+        let work = run_all(
+            &opts,
+            &spec,
+            &plans,
+            &dirs,
+            pin,
+            &mut results,
+            &mut startup_error,
+        );
         tokio::select! {
             biased;
             _ = tokio::signal::ctrl_c() => true,
@@ -150,6 +161,7 @@ pub async fn decide(opts: Options) -> Result<Finished> {
         results_path,
         html_path,
         failures,
+        startup_error,
     })
 }
 
@@ -171,6 +183,7 @@ async fn run_all(
     dirs: &output::Dirs,
     pin: Option<(usize, usize)>,
     results: &mut Results,
+    startup_error: &mut Option<String>,
 ) {
     // Held until the matrix ends: dropping it stops the stand-in.
     let mut apiserver: Option<Managed> = None;
@@ -185,6 +198,7 @@ async fn run_all(
                 };
                 results.runs.push(record);
             }
+            *startup_error = Some(error);
             return;
         }
     };
