@@ -87,7 +87,7 @@ fn ctrl_c_stops_children_and_writes_partial_results() {
             "--expected-rps",
             "50",
             "--growth-rps",
-            "50",
+            "60",
             "--duration-scale",
             "5",
             "--out",

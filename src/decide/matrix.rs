@@ -72,9 +72,13 @@ pub fn plan(spec: &ProfileSpec, input: &MatrixInput) -> Vec<RunPlan> {
     };
     let mut plans = Vec::new();
     if wanted(Scenario::Steady) {
+        let mut rates = vec![input.expected_rps];
+        if rate_label(input.growth_rps) != rate_label(input.expected_rps) {
+            rates.push(input.growth_rps);
+        }
         for mode in &input.modes {
-            for rate in [input.expected_rps, input.growth_rps] {
-                plans.push(steady(spec, mode, rate));
+            for rate in &rates {
+                plans.push(steady(spec, mode, *rate));
             }
         }
     }
@@ -423,6 +427,15 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), plans.len());
+    }
+
+    #[test]
+    fn equal_expected_and_growth_rates_make_one_steady_run() {
+        let mut same = input(&["none"]);
+        same.growth_rps = 100.0;
+        let plans = plan(&ProfileSpec::of(Profile::Tiny), &same);
+        let ids: Vec<_> = plans.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["steady/none/100"]);
     }
 
     #[test]

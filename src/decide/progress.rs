@@ -2,12 +2,15 @@
 
 use crate::results::{RunOutcome, RunRecord};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The bar of one run; its position follows wall time against the planned timed window.
 pub struct RunBar {
     bar: ProgressBar,
     ticker: tokio::task::JoinHandle<()>,
+    /// When the timed window began (start-up before it is not on the bar).
+    origin: Arc<Mutex<Instant>>,
 }
 
 impl RunBar {
@@ -25,16 +28,29 @@ impl RunBar {
         }
         bar.set_message("starting");
         let ticking = bar.clone();
+        let origin = Arc::new(Mutex::new(Instant::now()));
+        let ticker_origin = Arc::clone(&origin);
         let ticker = tokio::spawn(async move {
-            let started = Instant::now();
             loop {
                 tokio::time::sleep(Duration::from_millis(200)).await;
+                let started = *ticker_origin.lock().expect("bar clock lock");
                 let elapsed_ms = started.elapsed().as_millis() as u64;
                 // Start-up and summary time run past the plan; hold the bar short of full.
                 ticking.set_position(elapsed_ms.min(planned_ms.saturating_sub(1)));
             }
         });
-        RunBar { bar, ticker }
+        RunBar {
+            bar,
+            ticker,
+            origin,
+        }
+    }
+
+    /// The timed window starts now: the bar measures from here.
+    pub fn window_started(&self) {
+        *self.origin.lock().expect("bar clock lock") = Instant::now();
+        self.bar.set_position(0);
+        self.bar.reset_eta();
     }
 
     pub fn message(&self, msg: &str) {

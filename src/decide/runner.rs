@@ -107,6 +107,7 @@ async fn run_inner(
     let cpu_before = scrape::cpu_secs(gateway_pid, ctx.ticks_per_sec).map_err(|e| e.to_string())?;
 
     bar.message("load running");
+    bar.window_started();
     let summary_path = ctx.runs_dir.join(format!("{}.json", slug(&plan.id)));
     let _ = std::fs::remove_file(&summary_path);
     let load_log = ctx
