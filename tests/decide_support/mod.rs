@@ -103,6 +103,18 @@ pub fn assert_measured(run: &RunRecord) {
         "{}: gateway used no CPU",
         run.id
     );
+    // Identities and RBAC were set up right: every request was accepted (201 new, 202 duplicate).
+    let accepted: u64 = load
+        .status_counts
+        .iter()
+        .filter(|(code, _)| code.starts_with('2'))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(
+        accepted, load.latency_us.count,
+        "{}: {:?}",
+        run.id, load.status_counts
+    );
 }
 
 /// Pids of live (non-zombie) processes whose command line contains `needle`.
