@@ -12,5 +12,6 @@ pub mod process;
 pub mod profile;
 pub mod progress;
 pub mod runner;
+pub mod scenario_runs;
 pub mod scrape;
 pub mod setup;
