@@ -12,13 +12,6 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("creating {path}: {source}")]
-    OutDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Binaries(#[from] binaries::Error),
     #[error(transparent)]
     Output(#[from] output::Error),
 }
