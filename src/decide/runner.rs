@@ -123,6 +123,15 @@ async fn run_inner(
     let status = load.wait(budget).await;
 
     bar.message("scraping");
+    if gateway.exit_status().is_some() {
+        if plan.needs_stand_in {
+            set_faults(&ctx.kube, &serde_json::json!({})).await?;
+        }
+        return Err(format!(
+            "the gateway exited during the run; see {}",
+            gateway_log.display()
+        ));
+    }
     let cpu_after = scrape::cpu_secs(gateway_pid, ctx.ticks_per_sec);
     let gw_after = gateway_counters(ctx, &metrics_url).await;
     let api_after = api_counters(ctx).await;
@@ -130,7 +139,6 @@ async fn run_inner(
         // Later runs must not inherit this run's faults, whatever happened to loadtest.
         set_faults(&ctx.kube, &serde_json::json!({})).await?;
     }
-    let gateway_alive = gateway.exit_status().is_none();
     gateway.stop(Duration::from_secs(5)).await;
 
     let (calls, throttled) = api_after?.since(&api_before);
@@ -153,13 +161,6 @@ async fn run_inner(
     record.outcome = if !status.success() {
         RunOutcome::Failed {
             error: format!("loadtest exited with {status}; see {log_hint}"),
-        }
-    } else if !gateway_alive {
-        RunOutcome::Failed {
-            error: format!(
-                "the gateway exited during the run; see {}",
-                gateway_log.display()
-            ),
         }
     } else {
         match summary {
