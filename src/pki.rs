@@ -126,6 +126,29 @@ pub fn generate(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// Issues one more client certificate from the CA in `dir`: writes `<stem>.pem` and `<stem>-key.pem`.
+pub fn issue_client(dir: &Path, stem: &str, cn: &str, org: &str, serial: u64) -> Result<()> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read_to_string(&path).map_err(|source| Error::Io { path, source })
+    };
+    let ca_key = KeyPair::from_pem(&read("ca-key.pem")?)?;
+    let issuer = Issuer::from_ca_cert_pem(&read("ca.pem")?, ca_key)?;
+    let mut client = CertificateParams::new(Vec::<String>::new())?;
+    client.distinguished_name.push(DnType::CommonName, cn);
+    client
+        .distinguished_name
+        .push(DnType::OrganizationName, org);
+    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    client.serial_number = Some(SerialNumber::from(serial));
+    let key = KeyPair::generate()?;
+    write(
+        dir.join(format!("{stem}.pem")),
+        &client.signed_by(&key, &issuer)?.pem(),
+    )?;
+    write(dir.join(format!("{stem}-key.pem")), &key.serialize_pem())
+}
+
 /// Serial number of the PEM certificate at `path` (to revoke it by file).
 pub fn cert_serial(path: &Path) -> Result<u64> {
     let parse_err = |reason: String| Error::Parse {

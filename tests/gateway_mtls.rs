@@ -46,28 +46,26 @@ async fn mtls_identity_authorized_through_cached_sar() {
     }
     assert_eq!(cluster.creates("subjectaccessreviews").await - sar0, 1.0);
     assert_eq!(cluster.creates("tokenreviews").await, 0.0);
-    gw.shutdown().await;
-
-    // Same CA, but an organisation RBAC does not know: authenticated, then denied.
-    let strangers_dir = tempfile::tempdir().unwrap();
-    for f in ["ca.pem", "ca-key.pem", "server.pem", "server-key.pem"] {
-        std::fs::copy(allowed.path().join(f), strangers_dir.path().join(f)).unwrap();
-    }
-    let gw = start(
-        AuthMode::Mtls,
-        Some(cluster.gateway_kube_config().await),
-        false,
-        |c| use_pki(c, allowed.path()),
-    )
-    .await;
-    let strangers = pki(1, "strangers");
-    let foreign_client = tls_client(allowed.path(), Some((strangers.path(), 0)));
-    let r = foreign_client
-        .post(format!("{}{PROM_PATH}", gw.url()))
-        .header("content-type", "application/json")
-        .body(alert_body("x"))
-        .send()
-        .await;
+    let send = |client: reqwest::Client| {
+        let url = url.clone();
+        async move {
+            client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(alert_body("x"))
+                .send()
+                .await
+        }
+    };
+    // Same CA, an organisation RBAC does not know: authenticated by TLS, denied by SAR.
+    gatebench::pki::issue_client(allowed.path(), "client-9", "outsider", "strangers", 999).unwrap();
+    let outsider = send(tls_client(allowed.path(), Some((allowed.path(), 9))))
+        .await
+        .unwrap();
+    assert_eq!(outsider.status(), 403);
+    // Another CA: refused at the handshake.
+    let other_ca = pki(1, "sources");
+    let r = send(tls_client(allowed.path(), Some((other_ca.path(), 0)))).await;
     assert!(
         r.is_err(),
         "a certificate from another CA must not pass TLS"
