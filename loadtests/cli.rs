@@ -69,6 +69,10 @@ pub struct Cli {
     /// Namespace of the load ServiceAccounts.
     #[arg(long, default_value = "gatebench-load")]
     pub namespace: String,
+    /// Before minting, create the gateway RBAC (namespaces, gateway SA, ClusterRole
+    /// gatebench-signal-source bound to every SA of --namespace) through --kubeconfig.
+    #[arg(long, requires = "kubeconfig")]
+    pub setup_rbac: bool,
     /// Bearer tokens, one per line (instead of minting).
     #[arg(long)]
     pub tokens_file: Option<PathBuf>,

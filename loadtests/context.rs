@@ -1,8 +1,9 @@
 //! Everything a scenario needs, set up once from the flags: target, credentials, probes, knobs.
 
 use crate::cli::Cli;
+use crate::client::ClientOptions;
 use crate::credentials::{self, Credential};
-use crate::engine::{ClientOptions, Target};
+use crate::engine::Target;
 use crate::scrape::Probe;
 use anyhow::{Context as _, Result, bail};
 use std::sync::Arc;
@@ -28,6 +29,15 @@ impl Context {
             Some(path) => Some(credentials::kube_client(path).await?),
             None => None,
         };
+        if let (true, Some(client)) = (cli.setup_rbac, &kube) {
+            let setup = gatebench::kubesetup::RbacSetup {
+                load_namespace: cli.namespace.clone(),
+                ..Default::default()
+            };
+            gatebench::kubesetup::setup_gateway_rbac(client, &setup)
+                .await
+                .context("setting up the gateway RBAC")?;
+        }
         let ca_pem = match &cli.ca_cert {
             Some(path) => {
                 Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?)

@@ -2,6 +2,7 @@
 //! its tickets from the pacer, sends through its own reqwest client, and records latency from
 //! the intended send time. goose keeps its own metrics and reports alongside.
 
+use crate::client::{ClientOptions, build_client, error_kind};
 use crate::credentials::Credential;
 use crate::pacing::{Ticket, run_pacer};
 use crate::recording::{Outcome, Recording, RequestRecord};
@@ -18,49 +19,6 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 /// The route every scenario posts to.
 pub const SIGNAL_PATH: &str = "/api/v1/signals/prometheus";
-
-/// How every user's HTTP client is built.
-#[derive(Clone, Debug, Default)]
-pub struct ClientOptions {
-    /// PEM CA bundle that signed the gateway's TLS certificate.
-    pub ca_pem: Option<Vec<u8>>,
-    /// One connection (and TLS handshake) per request instead of keep-alive.
-    pub new_connection: bool,
-    pub timeout: Duration,
-    pub accept_invalid_certs: bool,
-}
-
-impl ClientOptions {
-    pub fn connection_label(&self) -> &'static str {
-        if self.new_connection {
-            "new-connection-per-request"
-        } else {
-            "keepalive"
-        }
-    }
-}
-
-/// Builds one client; a certificate credential becomes the client's TLS identity.
-pub fn build_client(opts: &ClientOptions, credential: &Credential) -> Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .http1_only()
-        .timeout(opts.timeout)
-        .connect_timeout(opts.timeout.min(Duration::from_secs(10)))
-        .tls_danger_accept_invalid_certs(opts.accept_invalid_certs);
-    if let Some(pem) = &opts.ca_pem {
-        for cert in reqwest::Certificate::from_pem_bundle(pem).context("parsing --ca-cert")? {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    if opts.new_connection {
-        // No idle connection is kept, so each request dials (and handshakes) afresh.
-        builder = builder.pool_max_idle_per_host(0);
-    }
-    if let Credential::Certificate(pem) = credential {
-        builder = builder.identity(reqwest::Identity::from_pem(pem).context("client identity")?);
-    }
-    Ok(builder.build()?)
-}
 
 /// What request `seq` sends.
 pub struct RequestSpec {
@@ -110,6 +68,8 @@ struct Shared {
     url: String,
     name: String,
     cancel: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// First user set-up failure: the phase reports it instead of half-measured data.
+    failure: Mutex<Option<String>>,
 }
 
 /// Per-user state kept in goose's session data.
@@ -145,6 +105,7 @@ pub async fn run_phase(target: &Target, plan: PhasePlan) -> Result<PhaseOutcome>
         url: format!("{}{SIGNAL_PATH}", target.host.trim_end_matches('/')),
         name: plan.name.clone(),
         cancel: Mutex::new(None),
+        failure: Mutex::new(None),
     });
 
     let mut config = target.goose.clone();
@@ -194,6 +155,9 @@ pub async fn run_phase(target: &Target, plan: PhasePlan) -> Result<PhaseOutcome>
             ));
         }
     };
+    if let Some(failure) = shared.failure.lock().expect("lock").take() {
+        return Err(anyhow!("phase {}: {failure}", plan.name));
+    }
     let (t0, started_at) = *shared
         .t0
         .get()
@@ -231,13 +195,33 @@ fn goose_request_count(metrics: &GooseMetrics) -> u64 {
 
 fn start_user(shared: &Arc<Shared>, user: &mut GooseUser) -> TransactionResult {
     let index = shared.started_users.fetch_add(1, Ordering::SeqCst);
+    let result = prepare_user(shared, user, index);
+    if let Err(e) = &result {
+        shared
+            .failure
+            .lock()
+            .expect("lock")
+            .get_or_insert_with(|| e.clone());
+    }
+    // Start the schedule even if this user failed, so the phase ends instead of waiting.
+    if index + 1 == shared.receivers.lock().expect("lock").len() {
+        start_pacer(shared);
+    }
+    result.map_err(|e| Box::new(e.as_str().into()))
+}
+
+fn prepare_user(
+    shared: &Arc<Shared>,
+    user: &mut GooseUser,
+    index: usize,
+) -> std::result::Result<(), String> {
     let rx = shared
         .receivers
         .lock()
         .expect("lock")
         .get_mut(index)
         .and_then(Option::take)
-        .ok_or_else(|| Box::new("more goose users than schedule slices".into()))?;
+        .ok_or("more goose users than schedule slices")?;
     let clients = match shared.credentials.first() {
         Some(Credential::Certificate(_)) => shared
             .credentials
@@ -246,17 +230,13 @@ fn start_user(shared: &Arc<Shared>, user: &mut GooseUser) -> TransactionResult {
             .collect::<Result<Vec<_>>>(),
         _ => build_client(&shared.client, &Credential::Anonymous).map(|c| vec![c]),
     }
-    .map_err(|e| Box::new(format!("building client: {e:#}").as_str().into()))?;
+    .map_err(|e| format!("building client: {e:#}"))?;
     user.client = clients[0].clone();
     user.set_session_data(Session(Arc::new(tokio::sync::Mutex::new(UserState {
         rx,
         clients,
         last_completion: None,
     }))));
-    let total_users = shared.receivers.lock().expect("lock").len();
-    if index + 1 == total_users {
-        start_pacer(shared);
-    }
     Ok(())
 }
 
@@ -344,22 +324,4 @@ async fn send_one(shared: &Arc<Shared>, user: &mut GooseUser) -> TransactionResu
 
 fn micros(d: Duration) -> u64 {
     d.as_micros() as u64
-}
-
-/// Transport error kind for the summary's `errors` map.
-pub fn error_kind(e: &reqwest::Error) -> &'static str {
-    let text = format!("{e:?}").to_lowercase();
-    if e.is_timeout() {
-        "timeout"
-    } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
-        "tls"
-    } else if e.is_connect() {
-        "connect"
-    } else if e.is_body() || e.is_decode() {
-        "body"
-    } else if text.contains("reset") || text.contains("closed") {
-        "reset"
-    } else {
-        "other"
-    }
 }

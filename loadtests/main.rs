@@ -3,6 +3,7 @@
 
 mod body;
 mod cli;
+mod client;
 mod context;
 mod credentials;
 mod engine;

@@ -132,6 +132,11 @@ impl Recording {
             .collect()
     }
 
+    /// Sum of every request's service time: how long users spent waiting on responses.
+    pub fn busy_us_total(&self) -> u64 {
+        self.records.iter().map(|r| r.service_us).sum()
+    }
+
     pub fn service_time(&self) -> LatencyUs {
         latency_summary(&self.service)
     }

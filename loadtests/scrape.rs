@@ -100,6 +100,10 @@ pub fn delta(before: &Snapshot, after: &Snapshot) -> Delta {
         const NAME: &str = "apiserver_request_total";
         let before_by = by_label(b, NAME, "resource");
         for (resource, value) in by_label(a, NAME, "resource") {
+            // Non-resource requests (/metrics scrapes, discovery) are not API calls by resource.
+            if resource.is_empty() {
+                continue;
+            }
             let n = counter_delta(before_by.get(&resource).copied().unwrap_or(0.0), value);
             if n > 0 {
                 d.apiserver_calls.insert(resource, n);
@@ -169,7 +173,8 @@ mod tests {
         let after = snap(
             "apiserver_request_total{verb=\"create\",resource=\"tokenreviews\",code=\"201\"} 8\n\
              apiserver_request_total{verb=\"create\",resource=\"tokenreviews\",code=\"429\"} 2\n\
-             apiserver_request_total{verb=\"create\",resource=\"subjectaccessreviews\",code=\"201\"} 1\n",
+             apiserver_request_total{verb=\"create\",resource=\"subjectaccessreviews\",code=\"201\"} 1\n\
+             apiserver_request_total{verb=\"get\",resource=\"\",code=\"200\"} 4\n",
             "gatebench_auth_cache_requests_total{cache=\"token\",result=\"hit\"} 105\n\
              gatebench_auth_cache_requests_total{cache=\"token\",result=\"miss\"} 7\n\
              gatebench_tls_handshakes_total{result=\"ok\"} 3\n",
@@ -177,6 +182,7 @@ mod tests {
         let d = delta(&before, &after);
         assert_eq!(d.apiserver_calls["tokenreviews"], 5);
         assert_eq!(d.apiserver_calls["subjectaccessreviews"], 1);
+        assert_eq!(d.apiserver_calls.len(), 2, "non-resource requests left out");
         assert_eq!(d.apiserver_throttled, 2);
         let t = d.token_cache.clone().unwrap();
         assert_eq!((t.hits, t.misses), (95, 5));

@@ -56,13 +56,14 @@ pub fn build(
         status_counts: recording.status_counts(),
         errors: recording.errors(),
         timeseries: recording.timeseries(),
-        generator: generator::judge(
-            facts.offered_rps,
+        generator: generator::judge(generator::Observed {
+            offered_rps: facts.offered_rps,
             achieved_rps,
-            cpu.cores_used(),
-            generator::cores_available(),
-            Duration::from_micros(send_delay.p99),
-        ),
+            cores_used: cpu.cores_used(),
+            cores_available: generator::cores_available(),
+            send_delay_p99: Duration::from_micros(send_delay.p99),
+            users_busy: users_busy(recording, facts.users, facts.elapsed),
+        }),
         connection: facts.connection.to_string(),
         service_time_us: Some(recording.service_time()),
         apiserver_calls: delta.apiserver_calls.clone(),
@@ -71,6 +72,12 @@ pub fn build(
         sar_cache: delta.sar_cache.clone(),
         ..Default::default()
     }
+}
+
+/// Sum of service times over users x elapsed (0..1).
+pub fn users_busy(recording: &Recording, users: u64, elapsed: Duration) -> f64 {
+    let capacity_us = users.max(1) as f64 * elapsed.as_micros().max(1) as f64;
+    (recording.busy_us_total() as f64 / capacity_us).min(1.0)
 }
 
 /// Writes the interval log (if asked) and then the summary JSON, atomically.

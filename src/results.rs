@@ -42,6 +42,10 @@ pub struct GeneratorLimit {
     /// of the intended send time and the user's previous completion), microseconds.
     #[serde(default)]
     pub send_delay_p99_us: u64,
+    /// Share of the users' time spent waiting on responses (0..1); near 1 means the users
+    /// were all waiting on the system under test (raise `--users` or accept it as saturated).
+    #[serde(default)]
+    pub users_busy: f64,
 }
 
 /// One rate step of the `saturation` scenario.

@@ -16,7 +16,10 @@ use tokio::net::TcpListener;
 /// The two runs compete for the same 2 cores; run them one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-const DELAY: Duration = Duration::from_millis(2);
+/// Injected server delay. 5 ms rather than 2: the loopback + HTTP round trip alone costs
+/// 0.1-0.3 ms on this shared 2-core machine when other builds run, which 10% of 2 ms cannot
+/// absorb; 10% of 5 ms can, and still catches a pacer that adds a timer tick (1 ms).
+const DELAY: Duration = Duration::from_millis(5);
 
 struct Server {
     requests: AtomicU64,
@@ -138,6 +141,7 @@ async fn p50_matches_injected_delay() {
     assert_eq!(server.requests.load(Ordering::SeqCst), 600);
     assert_eq!(s.status_counts.get("201"), Some(&600));
     let delay_us = DELAY.as_micros() as u64;
+    println!("p50 {} us for an injected {delay_us} us", s.latency_us.p50);
     assert!(
         s.latency_us.p50 >= delay_us && s.latency_us.p50 <= delay_us * 11 / 10,
         "p50 {} us is not within 10% of the injected {delay_us} us (service time {:?}, generator {:?})",
@@ -163,6 +167,11 @@ async fn stall_shows_in_p99() {
     let s = run_loadtest(addr, &["--rate", "200", "--duration", "4", "--users", "4"]).await;
     assert_eq!(s.latency_us.count, 800);
     let stall_us = stall.as_micros() as u64;
+    println!(
+        "stall {stall_us} us: p99 {} us, service-time p99 {:?}",
+        s.latency_us.p99,
+        s.service_time_us.as_ref().map(|l| l.p99)
+    );
     assert!(
         s.latency_us.p99 >= stall_us * 8 / 10,
         "p99 {} us hides the {stall_us} us stall",
@@ -172,9 +181,46 @@ async fn stall_shows_in_p99() {
     // measurement (send to completion) would report a p99 near the plain delay.
     let service = s.service_time_us.expect("service time reported");
     assert!(
-        service.p99 < stall_us / 5,
+        service.p99 < stall_us / 2,
         "service-time p99 {} us should not show the stall",
         service.p99
     );
     assert!(s.latency_us.max >= stall_us * 9 / 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_credentials_fail_the_run_instead_of_hanging() {
+    let (addr, server) = start_server(u64::MAX, Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("client-0.pem"), "not a certificate").unwrap();
+    std::fs::write(dir.path().join("client-0-key.pem"), "not a key").unwrap();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_loadtest"));
+    cmd.args(["--scenario", "steady", "--host"])
+        .arg(format!("http://{addr}"))
+        .arg("--summary-out")
+        .arg(dir.path().join("s.json"))
+        .arg("--pki-dir")
+        .arg(dir.path())
+        .args([
+            "--identities",
+            "1",
+            "--rate",
+            "50",
+            "--duration",
+            "1",
+            "--quiet",
+        ])
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("loadtest gave up within 60 s")
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("building client"), "{stderr}");
+    assert!(
+        !dir.path().join("s.json").exists(),
+        "no summary from a failed run"
+    );
+    assert_eq!(server.requests.load(Ordering::SeqCst), 0);
 }

@@ -22,6 +22,8 @@ async fn steady_cached_counts_one_tokenreview_per_identity() {
             "3",
             "--kubeconfig",
             &kc,
+            // Idempotent on top of the cluster's own set-up; exercises the flag.
+            "--setup-rbac",
         ],
     )
     .await;
@@ -35,6 +37,12 @@ async fn steady_cached_counts_one_tokenreview_per_identity() {
     );
     assert_eq!(
         s.apiserver_calls.get("tokenreviews"),
+        Some(&3),
+        "{:?}",
+        s.apiserver_calls
+    );
+    assert_eq!(
+        s.apiserver_calls.get("subjectaccessreviews"),
         Some(&3),
         "{:?}",
         s.apiserver_calls
@@ -111,12 +119,18 @@ async fn outage_refuses_only_new_identities() {
         o.known.ok, o.known.requests,
         "cached identities keep working: {o:?}"
     );
-    assert_eq!(o.new.ok, 0, "new identities fail during the outage: {o:?}");
-    assert_eq!(o.new.codes.get("503"), Some(&o.new.requests), "{o:?}");
+    assert!(!o.known.codes.contains_key("503"), "{o:?}");
+    // Requests are classed by intended send time; on a loaded machine one intended just
+    // before the window's end may leave after it and succeed.
+    let refused = o.new.codes.get("503").copied().unwrap_or(0);
+    assert!(
+        refused * 10 >= o.new.requests * 9,
+        "new identities get 503: {o:?}"
+    );
     let recovery_ms = o
         .recovery_ms
         .expect("new identities recover after the window");
-    assert!(recovery_ms < 1500, "recovered after {recovery_ms} ms");
+    assert!(recovery_ms < 3000, "recovered after {recovery_ms} ms");
     assert!(o.timeline.iter().any(|(_, ratio)| *ratio < 1.0));
 }
 
@@ -374,4 +388,33 @@ async fn revocation_by_crl_is_refused() {
     let delay_ms = r.delay_ms.expect("revoked certificate refused");
     assert!(delay_ms < 3000, "CRL took {delay_ms} ms to bite");
     assert!(r.accepted_after_revocation < s.latency_us.count, "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_fraction_shows_as_202s() {
+    let cluster = Cluster::start().await;
+    let gw = cluster.gateway("none", &[]).await;
+    let s = loadtest(
+        "steady",
+        &gw,
+        &[
+            "--rate",
+            "50",
+            "--duration",
+            "2",
+            "--identities",
+            "1",
+            "--duplicate-fraction",
+            "0.5",
+        ],
+    )
+    .await;
+    assert_common(&s);
+    let dups = s.status_counts.get("202").copied().unwrap_or(0);
+    let fresh = s.status_counts.get("201").copied().unwrap_or(0);
+    assert_eq!(dups + fresh, 100, "{:?}", s.status_counts);
+    assert!(
+        (30..=70).contains(&dups),
+        "{dups} duplicates of 100 at fraction 0.5"
+    );
 }

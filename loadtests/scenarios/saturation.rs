@@ -47,13 +47,14 @@ pub async fn run(ctx: &Context) -> Result<()> {
             1.0 - ok as f64 / all.count as f64
         };
         let achieved_rps = all.count as f64 / out.elapsed.as_secs_f64().max(1e-3);
-        let verdict = crate::generator::judge(
-            rate,
+        let verdict = crate::generator::judge(crate::generator::Observed {
+            offered_rps: rate,
             achieved_rps,
-            step_cpu.cores_used(),
-            crate::generator::cores_available(),
-            Duration::from_micros(out.recording.send_delay().p99),
-        );
+            cores_used: step_cpu.cores_used(),
+            cores_available: crate::generator::cores_available(),
+            send_delay_p99: Duration::from_micros(out.recording.send_delay().p99),
+            users_busy: crate::summary::users_busy(&out.recording, users as u64, out.elapsed),
+        });
         let held = all.p99 <= ctx.cli.slo_p99_us
             && error_ratio <= MAX_ERROR_RATIO
             && achieved_rps >= 0.95 * rate;

@@ -17,7 +17,16 @@ pub struct Proc {
 
 /// Spawns `gatebench ARGS` and waits for its one JSON `listening` line on stdout.
 pub async fn spawn_gatebench(args: &[String]) -> Proc {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gatebench"))
+    spawn_gatebench_pinned(args, None).await
+}
+
+/// As `spawn_gatebench`, pinned to `cpu` (GATEBENCH_PIN_CPU) when given.
+pub async fn spawn_gatebench_pinned(args: &[String], cpu: Option<usize>) -> Proc {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gatebench"));
+    if let Some(cpu) = cpu {
+        cmd.env(gatebench::affinity::PIN_CPU_ENV, cpu.to_string());
+    }
+    let mut child = cmd
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -72,6 +81,11 @@ impl Cluster {
 
     /// Starts a gateway in `auth` mode on the admin kubeconfig with `extra` flags.
     pub async fn gateway(&self, auth: &str, extra: &[&str]) -> Gateway {
+        self.gateway_pinned(auth, extra, None).await
+    }
+
+    /// As `gateway`, pinned to `cpu` when given.
+    pub async fn gateway_pinned(&self, auth: &str, extra: &[&str], cpu: Option<usize>) -> Gateway {
         let mut args: Vec<String> = [
             "gateway",
             "--kubeconfig",
@@ -87,7 +101,7 @@ impl Cluster {
         .map(|s| s.to_string())
         .collect();
         args.extend(extra.iter().map(|s| s.to_string()));
-        let proc = spawn_gatebench(&args).await;
+        let proc = spawn_gatebench_pinned(&args, cpu).await;
         Gateway {
             url: proc.event["url"].as_str().unwrap().to_string(),
             metrics_url: proc.event["metrics_url"].as_str().unwrap().to_string(),
@@ -125,9 +139,23 @@ pub async fn kube_client(kubeconfig: &Path) -> kube::Client {
 
 /// Runs `loadtest --scenario NAME --host URL` with `args` and returns its summary.
 pub async fn loadtest(scenario: &str, gateway: &Gateway, args: &[&str]) -> LoadSummary {
+    loadtest_pinned(scenario, gateway, args, None).await
+}
+
+/// As `loadtest`, pinned to `cpu` when given.
+pub async fn loadtest_pinned(
+    scenario: &str,
+    gateway: &Gateway,
+    args: &[&str],
+    cpu: Option<usize>,
+) -> LoadSummary {
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("summary.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_loadtest"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loadtest"));
+    if let Some(cpu) = cpu {
+        cmd.env(gatebench::affinity::PIN_CPU_ENV, cpu.to_string());
+    }
+    let out = cmd
         .args(["--scenario", scenario, "--host", &gateway.url])
         .args(["--gateway-metrics", &gateway.metrics_url, "--quiet"])
         .arg("--summary-out")
@@ -138,9 +166,9 @@ pub async fn loadtest(scenario: &str, gateway: &Gateway, args: &[&str]) -> LoadS
         .env("RUST_LOG", "warn")
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(90), out)
+    let out = tokio::time::timeout(Duration::from_secs(600), out)
         .await
-        .expect("loadtest finished within 90 s")
+        .expect("loadtest finished within 600 s")
         .unwrap();
     assert!(
         out.status.success(),
@@ -162,6 +190,7 @@ pub fn assert_common(s: &LoadSummary) {
     assert!(!s.method.is_empty());
     assert!(!s.timeseries.is_empty());
     assert!(s.generator.cpu_cores_used >= 0.0);
+    assert!((0.0..=1.0).contains(&s.generator.users_busy), "{:?}", s.generator);
     assert_eq!(
         s.timeseries.iter().map(|t| t.requests).sum::<u64>(),
         s.latency_us.count
