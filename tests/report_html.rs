@@ -6,6 +6,7 @@ mod report_fixtures;
 use gatebench::report::{charts, claims, render_html};
 use gatebench::results::{Results, RunOutcome};
 use report_fixtures::*;
+use std::collections::BTreeMap;
 
 fn parse(html: &str) -> roxmltree::Document<'_> {
     let opts = roxmltree::ParsingOptions {
@@ -93,6 +94,14 @@ fn full_report_is_well_formed_and_self_contained() {
     assert!(!html.contains("Partial results"));
     // Microbenchmark cost per 1,000 requests: 850 ns per op -> 850 µs per 1,000.
     assert!(html.contains("850.0 µs"));
+    // Handshake cost: keepalive made 8 handshakes for 1,000 requests.
+    assert!(html.contains("TLS handshake cost") && html.contains("<td>0.01</td>"));
+    assert!(html.contains("Cold-cache burst"));
+    // Revocation without a cache is not scaled by the time-scale factor: 40 ms stays 40 ms.
+    assert!(
+        html.contains("<td>tokenreview</td><td>250</td><td>40 ms</td>"),
+        "uncached revocation row"
+    );
 }
 
 #[test]
@@ -215,6 +224,18 @@ fn claims_table_covers_every_row_of_the_design_note() {
         status("client-side throttling is what a cache removes"),
         Held
     );
+    let throttle = |wait| {
+        let mut r = keep_baseline();
+        run_mut(&mut r, "throttle/cached/client-qps-50").client_throttle_wait_secs = wait;
+        claims::claims(&r)
+            .into_iter()
+            .find(|c| c.claim.starts_with("client-side"))
+            .unwrap()
+            .status
+    };
+    // A cold cache may wait a little: up to a tenth of the uncached 12.5 s counts as removed.
+    assert_eq!(throttle(1.25), Held);
+    assert_eq!(throttle(1.3), DidNotHold);
 
     let mut slow = keep_baseline();
     let rev = run_mut(&mut slow, "revocation/cached/10")
@@ -315,5 +336,143 @@ fn api_calls_chart_follows_a_timeline_when_runs_carry_one() {
         charts::api_calls(&results)
             .title
             .contains("by offered rate")
+    );
+}
+
+#[test]
+fn cached_latency_claim_is_judged_over_the_no_auth_floor() {
+    let claim = |r: &Results| {
+        claims::claims(r)
+            .into_iter()
+            .find(|c| c.claim == "cached auth latency")
+            .unwrap()
+    };
+    let mut r = keep_baseline();
+    // 2.5 ms end to end, but the floor is 1 ms: authentication added 1.5 ms.
+    run_mut(&mut r, "steady/cached/100")
+        .load
+        .as_mut()
+        .unwrap()
+        .latency_us
+        .p50 = 2_500;
+    run_mut(&mut r, "steady/none/100")
+        .load
+        .as_mut()
+        .unwrap()
+        .latency_us
+        .p50 = 1_000;
+    let c = claim(&r);
+    assert_eq!(c.status, claims::Status::Held, "{}", c.measured);
+    assert!(
+        c.measured.contains("1.50 ms over the no-auth floor"),
+        "{}",
+        c.measured
+    );
+    // Without a floor run the end-to-end figure is all there is.
+    r.runs.retain(|run| run.mode != "none");
+    assert_eq!(claim(&r).status, claims::Status::DidNotHold);
+}
+
+#[test]
+fn throttle_claim_reads_the_warm_burst_when_loadtest_reports_one() {
+    use gatebench::results::{LatencyUs, ThrottleResult};
+    let burst = |warm_reviews: u64, warm_p50: u64| ThrottleResult {
+        concurrency: 200,
+        identities: 200,
+        cold_latency_us: LatencyUs {
+            count: 200,
+            p50: 800_000,
+            ..Default::default()
+        },
+        warm_latency_us: LatencyUs {
+            count: 200,
+            p50: warm_p50,
+            ..Default::default()
+        },
+        cold_apiserver_calls: BTreeMap::from([("tokenreviews".into(), 200)]),
+        warm_apiserver_calls: BTreeMap::from([("tokenreviews".into(), warm_reviews)]),
+        apiserver_throttled: 0,
+        client_throttle_wait_secs: 6.0,
+    };
+    let with = |cached: ThrottleResult| {
+        let mut r = keep_baseline();
+        run_mut(&mut r, "throttle/tokenreview/client-qps-50")
+            .load
+            .as_mut()
+            .unwrap()
+            .throttle = Some(burst(200, 780_000));
+        run_mut(&mut r, "throttle/cached/client-qps-50")
+            .load
+            .as_mut()
+            .unwrap()
+            .throttle = Some(cached);
+        claims::claims(&r)
+            .into_iter()
+            .find(|c| c.claim.starts_with("client-side"))
+            .unwrap()
+    };
+    let held = with(burst(0, 900));
+    assert_eq!(held.status, claims::Status::Held, "{}", held.measured);
+    assert!(
+        held.measured.contains("warm burst of 200"),
+        "{}",
+        held.measured
+    );
+    // A cache that keeps reviewing in the warm burst did not remove the throttled calls.
+    assert_eq!(with(burst(150, 600_000)).status, claims::Status::DidNotHold);
+}
+
+#[test]
+fn handshake_table_shows_both_phases_of_a_combined_run() {
+    use gatebench::results::{HandshakeResult, LatencyUs};
+    let mut r = keep_baseline();
+    run_mut(&mut r, "handshake/mtls/keepalive")
+        .load
+        .as_mut()
+        .unwrap()
+        .handshake = Some(HandshakeResult {
+        credential: "client-certificate".into(),
+        keepalive_latency_us: LatencyUs {
+            count: 400,
+            p50: 700,
+            p99: 1_500,
+            ..Default::default()
+        },
+        new_connection_latency_us: LatencyUs {
+            count: 400,
+            p50: 2_100,
+            p99: 4_000,
+            ..Default::default()
+        },
+        keepalive_handshakes: 4,
+        new_connection_handshakes: 400,
+    });
+    let html = render_html(&r);
+    parse(&html);
+    assert!(html.contains("<td>mtls (client-certificate)</td><td>new-connection</td><td>n/a</td><td>2.10 ms</td><td>4.00 ms</td><td>400</td><td>1.00</td>"));
+    assert!(html.contains("<td>mtls (client-certificate)</td><td>keepalive</td><td>n/a</td><td>700 µs</td><td>1.50 ms</td><td>4</td><td>0.01</td>"));
+}
+
+#[test]
+fn a_generator_limited_step_marks_the_capacity() {
+    let mut r = keep_baseline();
+    let load = run_mut(&mut r, "saturation/cached/8000")
+        .load
+        .as_mut()
+        .unwrap();
+    let first_failed = load.steps.iter_mut().find(|s| !s.held).unwrap();
+    first_failed.generator_limited = true;
+    load.max_held_rps = Some(999.0);
+    let v = gatebench::report::verdict(&r);
+    assert_eq!(
+        v.branch,
+        gatebench::report::Branch::Inconclusive,
+        "{}",
+        v.sentence
+    );
+    assert!(
+        v.checks[0].measured.contains("generator-limited"),
+        "{}",
+        v.checks[0].measured
     );
 }

@@ -226,3 +226,80 @@ fn missing_measurements_never_point_to_an_alternative() {
         v.sentence
     );
 }
+
+#[test]
+fn a_floor_that_misses_the_slo_gives_no_verdict_on_latency() {
+    // The gateway without authentication misses the SLO too: the machine is the limit.
+    let mut r = keep_baseline();
+    set_p99(&mut r, "steady/cached/1000", SLO_US * 40);
+    set_p99(&mut r, "steady/none/1000", SLO_US + 1);
+    let v = verdict(&r);
+    assert_eq!(v.branch, Branch::Inconclusive, "{}", v.sentence);
+    assert!(
+        v.sentence.contains("even without authentication"),
+        "{}",
+        v.sentence
+    );
+    assert!(
+        v.checks
+            .iter()
+            .any(|c| c.name.starts_with("no-auth floor") && c.ok == Some(false))
+    );
+
+    // A floor exactly on the SLO holds, and the cached miss is judged on its own.
+    set_p99(&mut r, "steady/none/1000", SLO_US);
+    assert_eq!(
+        verdict(&r).branch,
+        Branch::Alternative {
+            mode: "jwks".into()
+        }
+    );
+
+    // Throttling with the cache is an auth problem whatever the floor does.
+    set_p99(&mut r, "steady/none/1000", SLO_US + 1);
+    run_mut(&mut r, "steady/cached/100").apiserver_throttled = 3;
+    assert_eq!(verdict(&r).branch, Branch::ReconsiderMtls);
+}
+
+#[test]
+fn without_a_ramp_the_reconsider_sentence_says_what_the_growth_run_did() {
+    let mut r = keep_baseline();
+    r.runs
+        .retain(|run| run.scenario != gatebench::results::Scenario::Saturation);
+    run_mut(&mut r, "steady/cached/1000")
+        .load
+        .as_mut()
+        .unwrap()
+        .achieved_rps = 700.0;
+    let v = verdict(&r);
+    assert_eq!(v.branch, Branch::ReconsiderMtls, "{}", v.sentence);
+    assert!(
+        v.sentence.contains("achieved 700 of 1,000 RPS"),
+        "{}",
+        v.sentence
+    );
+}
+
+#[test]
+fn a_generator_limited_capacity_is_a_lower_bound_not_a_verdict() {
+    let mut r = keep_baseline();
+    set_cached_capacity(&mut r, 999.0);
+    let generator = &mut run_mut(&mut r, "saturation/cached/8000")
+        .load
+        .as_mut()
+        .unwrap()
+        .generator;
+    generator.limited = true;
+    generator.reason = Some("generator CPU 99%".into());
+    let v = verdict(&r);
+    assert_eq!(v.branch, Branch::Inconclusive, "{}", v.sentence);
+    assert!(
+        v.sentence.contains("lower bound") && v.sentence.contains("generator CPU 99%"),
+        "{}",
+        v.sentence
+    );
+
+    // A generator limit does not hide a capacity that already covers the growth rate.
+    set_cached_capacity(&mut r, 1_001.0);
+    assert_eq!(verdict(&r).branch, Branch::KeepTokenReview);
+}

@@ -46,7 +46,15 @@ fn render(results_path: &Path, out: &Path) -> anyhow::Result<()> {
             "results.json schema version differs; rendering what parses"
         );
     }
-    write(out, super::render_html(&results).as_bytes())?;
+    let results_dir = results_path.parent().unwrap_or(Path::new("."));
+    let (histograms, problems) = super::histograms::load_histograms(&results, results_dir);
+    for problem in &problems {
+        tracing::warn!("{problem}; that run's spectrum uses its summary percentiles");
+    }
+    write(
+        out,
+        super::render_html_with(&results, &histograms).as_bytes(),
+    )?;
     let v = super::verdict(&results);
     println!("{}", v.sentence);
     eprintln!("wrote {}", out.display());
@@ -57,15 +65,15 @@ fn merge(dirs: &[PathBuf], out_summary: &Path, histogram_out: Option<&Path>) -> 
     let (inputs, histograms) = super::merge::read_dirs(dirs)?;
     let mut merged = super::merge::merge(&inputs, &histograms)?;
     if let Some(path) = histogram_out {
-        let h = merged
-            .histogram
+        let log = merged
+            .log
             .as_ref()
             .context("--histogram-out given but no *.hlog file was found to merge")?;
         let comment = format!(
             "gatebench report --merge of {} histogram logs",
             histograms.len()
         );
-        let bytes = super::merge::write_interval_log(h, merged.summary.duration_secs, &comment)
+        let bytes = super::merge::write_interval_log(log, merged.summary.duration_secs, &comment)
             .map_err(anyhow::Error::msg)?;
         write(path, &bytes)?;
         merged.summary.histogram_log = Some(path.display().to_string());

@@ -155,6 +155,19 @@ pub fn real_time_divisor(mode: &str, time_scale: f64) -> f64 {
     }
 }
 
+/// Seconds of a revocation measurement projected to real time. Only delays that wait out a
+/// scaled TTL (token cache, token expiry) are multiplied by the time-scale factor; a CRL
+/// reload or an uncached review is as fast in a scaled run as in a real one.
+pub fn revocation_real_secs(mode: &str, method: &str, ms: u64, time_scale: f64) -> f64 {
+    let ttl_bound = matches!(mode, "cached" | "jwks" | "hybrid") && method != "crl";
+    let scale = if ttl_bound && time_scale > 0.0 {
+        time_scale
+    } else {
+        1.0
+    };
+    ms as f64 / 1_000.0 * scale
+}
+
 /// Optional per-interval auth API calls of a run, `params.apiserver_calls_timeline` =
 /// `[[t_secs, calls_in_interval], ...]` with intervals of equal length; None when absent or malformed.
 pub fn calls_timeline(run: &RunRecord) -> Option<Vec<(f64, f64)>> {
@@ -212,11 +225,148 @@ pub fn capacity(results: &Results, mode: &str, slo_p99_us: u64) -> Option<Capaci
                 None if !load.steps.is_empty() => from_steps(),
                 None => return None,
             };
+            // A step the generator could not drive says nothing about the gateway.
+            let step_limited = load.steps.iter().any(|s| !s.held && s.generator_limited);
             Some(Capacity {
                 held_rps,
                 ramp_top_rps,
-                generator_limited: load.generator.limited,
+                generator_limited: load.generator.limited || step_limited,
             })
         })
         .max_by(|a, b| a.held_rps.total_cmp(&b.held_rps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{CacheCounts, Environment, LatencyUs, RateStep};
+    use std::collections::BTreeMap;
+
+    fn run(mode: &str, scenario: Scenario, offered_rps: f64, load: LoadSummary) -> RunRecord {
+        RunRecord {
+            id: format!("{}/{mode}/{offered_rps}", scenario.as_str()),
+            scenario,
+            mode: mode.into(),
+            offered_rps,
+            params: BTreeMap::new(),
+            outcome: RunOutcome::Ok,
+            load: Some(load),
+            duration_secs: 30.0,
+            apiserver_calls: BTreeMap::from([
+                ("tokenreviews".into(), 300),
+                ("subjectaccessreviews".into(), 300),
+                ("serviceaccounts/token".into(), 50),
+            ]),
+            apiserver_throttled: 0,
+            client_throttle_wait_secs: 0.0,
+            token_cache: Some(CacheCounts { hits: 9, misses: 1 }),
+            sar_cache: None,
+            gateway_cpu_secs: 1.5,
+            tls_handshakes: 0,
+        }
+    }
+
+    fn results(runs: Vec<RunRecord>, time_scale: f64) -> Results {
+        Results {
+            environment: Environment {
+                time_scale,
+                ..Default::default()
+            },
+            runs,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn api_calls_are_projected_only_for_ttl_driven_modes() {
+        let load = LoadSummary::default();
+        // 600 auth calls (setup calls excluded) over 30 s = 1,200 per minute as run.
+        let cached = run("cached", Scenario::Steady, 100.0, load.clone());
+        let uncached = run("tokenreview", Scenario::Steady, 100.0, load);
+        assert_eq!(api_calls_per_min_real(&cached, 10.0), Some(120.0));
+        assert_eq!(api_calls_per_min_real(&uncached, 10.0), Some(1_200.0));
+        assert_eq!(api_calls_per_min_real(&cached, 0.0), Some(1_200.0));
+        assert_eq!(time_scale(&results(vec![], -1.0)), 1.0);
+    }
+
+    #[test]
+    fn only_ttl_bound_revocations_are_scaled() {
+        assert_eq!(
+            revocation_real_secs("cached", "serviceaccount-delete", 3_000, 10.0),
+            30.0
+        );
+        assert_eq!(revocation_real_secs("hybrid", "crl", 3_000, 10.0), 3.0);
+        assert_eq!(
+            revocation_real_secs("tokenreview", "serviceaccount-delete", 40, 10.0),
+            0.04
+        );
+        assert_eq!(revocation_real_secs("mtls", "crl", 500, 10.0), 0.5);
+    }
+
+    #[test]
+    fn nearest_steady_stays_within_a_factor_of_one_and_a_half() {
+        let mk = |rps| run("cached", Scenario::Steady, rps, LoadSummary::default());
+        let r = results(vec![mk(90.0), mk(120.0), mk(1_000.0)], 1.0);
+        assert_eq!(
+            nearest_steady(&r, "cached", 100.0).unwrap().0.offered_rps,
+            90.0
+        );
+        assert_eq!(
+            nearest_steady(&r, "cached", 700.0).unwrap().0.offered_rps,
+            1_000.0
+        );
+        assert!(nearest_steady(&r, "cached", 400.0).is_none());
+        assert!(nearest_steady(&r, "jwks", 100.0).is_none());
+    }
+
+    #[test]
+    #[allow(clippy::needless_update)] // later fields of the schema version default
+    fn capacity_prefers_max_held_and_falls_back_to_held_steps() {
+        let step = |offered_rps, p99, held| RateStep {
+            offered_rps,
+            achieved_rps: offered_rps,
+            latency_us: LatencyUs {
+                count: 10,
+                p99,
+                ..Default::default()
+            },
+            error_ratio: 0.0,
+            held,
+            ..Default::default()
+        };
+        let mut load = LoadSummary {
+            steps: vec![
+                step(100.0, 900, true),
+                step(200.0, 1_900, true),
+                step(400.0, 9_000, false),
+            ],
+            ..Default::default()
+        };
+        let r = results(
+            vec![run("cached", Scenario::Saturation, 100.0, load.clone())],
+            1.0,
+        );
+        let c = capacity(&r, "cached", 2_000).unwrap();
+        assert_eq!((c.held_rps, c.ramp_top_rps), (200.0, 400.0));
+        // A tighter SLO than the ramp used re-judges the steps.
+        assert_eq!(capacity(&r, "cached", 1_000).unwrap().held_rps, 100.0);
+        load.max_held_rps = Some(350.0);
+        let r = results(vec![run("cached", Scenario::Saturation, 100.0, load)], 1.0);
+        assert_eq!(capacity(&r, "cached", 2_000).unwrap().held_rps, 350.0);
+    }
+
+    #[test]
+    fn error_ratio_counts_non_2xx_and_transport_errors() {
+        let load = LoadSummary {
+            status_counts: BTreeMap::from([
+                ("201".into(), 97),
+                ("202".into(), 1),
+                ("503".into(), 1),
+            ]),
+            errors: BTreeMap::from([("timeout".into(), 1)]),
+            ..Default::default()
+        };
+        assert!((error_ratio(&load) - 0.02).abs() < 1e-12);
+        assert_eq!(requests(&load), 100);
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::markup::{esc, table};
 use super::verdict::{Branch, verdict};
-use super::{charts, claims, numfmt, tables};
+use super::{charts, claims, cost, numfmt, tables};
 use crate::results::{Results, RunOutcome};
 
 const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;\
@@ -25,6 +25,12 @@ dl{display:grid;grid-template-columns:max-content auto;gap:0.2em 1em}dt{font-wei
 
 /// Renders the whole self-contained decision report (pure).
 pub fn render_html(results: &Results) -> String {
+    render_html_with(results, &charts::RunHistograms::new())
+}
+
+/// The report, drawing the latency spectrum from whole-run histograms where given (pure;
+/// `load_histograms` reads them from the runs' interval logs).
+pub fn render_html_with(results: &Results, histograms: &charts::RunHistograms) -> String {
     let v = verdict(results);
     let branch_class = match v.branch {
         Branch::KeepTokenReview => "branch-keep",
@@ -88,8 +94,9 @@ pub fn render_html(results: &Results) -> String {
     out.push_str(&claims::render(results));
     out.push_str("</section><section><h2>3. Modes side by side</h2>");
     out.push_str(&tables::render(results));
+    out.push_str(&cost::render(results));
     out.push_str("</section><section><h2>4. Charts</h2>");
-    for chart in charts::all(results) {
+    for chart in charts::all_with(results, histograms) {
         out.push_str(&format!(
             "<figure><figcaption><strong>{}</strong>. {}</figcaption>{}</figure>",
             esc(&chart.title),

@@ -5,7 +5,9 @@
 pub mod charts;
 pub mod claims;
 pub mod cli;
+pub mod cost;
 pub mod figures;
+pub mod histograms;
 pub mod html;
 pub mod markup;
 pub mod merge;
@@ -13,7 +15,7 @@ pub mod numfmt;
 pub mod tables;
 pub mod verdict;
 
-pub use html::render_html;
+pub use html::{render_html, render_html_with};
 pub use verdict::{Branch, Verdict, verdict};
 
 /// Errors of the report area (file layer and merging; rendering itself cannot fail).

@@ -20,6 +20,8 @@ pub struct RateRow {
     pub api_calls_per_min_real: Option<f64>,
     pub token_hit_ratio: Option<f64>,
     pub cpu_ms_per_1000: Option<f64>,
+    /// The generator, not the gateway, limited this run (its figures understate the gateway).
+    pub generator_limited: bool,
 }
 
 /// Per-mode figures that do not depend on the rate.
@@ -53,6 +55,7 @@ pub fn rate_rows(results: &Results) -> Vec<RateRow> {
                 api_calls_per_min_real: figures::api_calls_per_min_real(run, scale),
                 token_hit_ratio: run.token_cache.as_ref().and_then(|c| c.hit_ratio()),
                 cpu_ms_per_1000: figures::cpu_ms_per_1000(run, load),
+                generator_limited: load.generator.limited,
             });
         }
     }
@@ -68,10 +71,15 @@ pub fn mode_rows(results: &Results) -> Vec<ModeRow> {
             let revocation = figures::runs_of(results, Scenario::Revocation, &mode)
                 .find_map(|(_, l)| l.revocation.as_ref())
                 .map(|rev| match rev.delay_ms {
-                    Some(ms) => Ok(ms as f64 / 1_000.0 * scale),
+                    Some(ms) => Ok(figures::revocation_real_secs(&mode, &rev.method, ms, scale)),
                     None => Err(format!(
                         "not refused within {}",
-                        numfmt::secs(rev.observed_for_ms as f64 / 1_000.0 * scale)
+                        numfmt::secs(figures::revocation_real_secs(
+                            &mode,
+                            &rev.method,
+                            rev.observed_for_ms,
+                            scale,
+                        ))
                     )),
                 });
             let outage = figures::runs_of(results, Scenario::Outage, &mode)
@@ -112,7 +120,11 @@ pub fn render(results: &Results) -> String {
                 }),
                 numfmt::opt(r.token_hit_ratio, numfmt::pct),
                 numfmt::opt(r.cpu_ms_per_1000, |v| format!("{v:.1} ms")),
-                esc(&r.run_id),
+                if r.generator_limited {
+                    format!("{} (generator-limited)", esc(&r.run_id))
+                } else {
+                    esc(&r.run_id)
+                },
             ]
         })
         .collect();

@@ -19,6 +19,7 @@ pub fn latency(p50: u64, p99: u64, count: u64) -> LatencyUs {
     }
 }
 
+#[allow(clippy::needless_update)] // later fields of the schema version default
 pub fn load(scenario: &str, offered: f64, achieved: f64, lat: LatencyUs) -> LoadSummary {
     LoadSummary {
         schema_version: SCHEMA_VERSION,
@@ -98,6 +99,7 @@ pub fn steady(mode: &str, offered: f64, p99_us: u64, hit_ratio: Option<f64>) -> 
     r
 }
 
+#[allow(clippy::needless_update)] // later fields of the schema version default
 pub fn saturation(mode: &str, max_held: f64, top: f64) -> RunRecord {
     let mut l = load("saturation", top, max_held, latency(500, 1_500, 50_000));
     let mut rate = 250.0;
@@ -178,7 +180,7 @@ pub fn keep_baseline() -> Results {
     );
     outage
         .params
-        .insert("outage_start_secs".into(), serde_json::json!(10.0));
+        .insert("outage_at_secs".into(), serde_json::json!(10.0));
     outage.load.as_mut().unwrap().outage = Some(OutageResult {
         window_secs: 10.0,
         known: Availability {
@@ -212,13 +214,41 @@ pub fn keep_baseline() -> Results {
     });
     runs.push(cold);
     for (mode, wait) in [("tokenreview", 12.5), ("cached", 0.0)] {
+        // An API-server inflight-cap run first, so the claim must pick the client-QPS run.
+        let mut capped = record(
+            Scenario::Throttle,
+            mode,
+            0.0,
+            load("throttle", 0.0, 150.0, latency(5_000, 90_000, 2_000)),
+        );
+        capped.id = format!("throttle/{mode}/inflight-10");
+        capped.apiserver_throttled = 400;
+        capped
+            .params
+            .insert("max_inflight".into(), serde_json::json!(10));
+        runs.push(capped);
         let mut r = record(
             Scenario::Throttle,
             mode,
-            200.0,
-            load("throttle", 200.0, 180.0, latency(800_000, 1_500_000, 2_000)),
+            0.0,
+            load("throttle", 0.0, 180.0, latency(800_000, 1_500_000, 2_000)),
         );
+        r.id = format!("throttle/{mode}/client-qps-50");
+        r.params.insert("kube_qps".into(), serde_json::json!(50));
         r.client_throttle_wait_secs = wait;
+        runs.push(r);
+    }
+    for (connection, handshakes) in [("keepalive", 8), ("new-connection", 1_000)] {
+        let mut r = record(
+            Scenario::Handshake,
+            "mtls",
+            50.0,
+            load("handshake", 50.0, 50.0, latency(900, 1_900, 1_000)),
+        );
+        r.id = format!("handshake/mtls/{connection}");
+        r.params
+            .insert("connection".into(), serde_json::json!(connection));
+        r.tls_handshakes = handshakes;
         runs.push(r);
     }
     let mut skipped = record(

@@ -1,8 +1,9 @@
 //! Latency charts: the percentile spectrum per mode and p99 against offered rate.
 
-use super::{Chart, de, empty, font, log_range, mode_color, render};
+use super::{Chart, RunHistograms, de, empty, font, log_range, mode_color, render};
 use crate::report::{figures, numfmt};
 use crate::results::{Results, Scenario};
+use hdrhistogram::Histogram;
 use plotters::prelude::*;
 
 /// Rates the design note names, marked on the p99-vs-rate chart.
@@ -20,43 +21,83 @@ fn percentile_label(x: f64) -> String {
     format!("{text}%")
 }
 
-/// Latency percentile spectrum per mode (steady runs nearest the expected rate).
+/// One mode on the spectrum; `full` when drawn from the run's whole histogram.
+struct SpectrumSeries {
+    mode: String,
+    points: Vec<(f64, f64)>,
+    full: bool,
+}
+
+/// The whole distribution of a histogram as (x, latency ms) points, ending at the maximum.
+fn histogram_points(h: &Histogram<u64>, max_x: f64) -> Vec<(f64, f64)> {
+    let mut points: Vec<(f64, f64)> = h
+        .iter_quantiles(4)
+        .map(|v| (v.quantile_iterated_to(), v.value_iterated_to()))
+        .filter(|(q, _)| *q < 1.0)
+        .map(|(q, us)| (percentile_x(q), us as f64 / 1_000.0))
+        .collect();
+    points.dedup_by(|b, a| a.0 >= b.0);
+    points.push((max_x, h.max() as f64 / 1_000.0));
+    points
+}
+
+/// Latency percentile spectrum per mode (steady runs nearest the expected rate), from the
+/// summary's percentiles.
 pub fn spectrum(results: &Results) -> Chart {
+    spectrum_with(results, &RunHistograms::new())
+}
+
+/// The spectrum, drawing the whole distribution of runs whose histogram is given.
+pub fn spectrum_with(results: &Results, histograms: &RunHistograms) -> Chart {
     let rate = results.settings.expected_rps;
     let title = format!("Latency percentile spectrum at ~{} RPS", numfmt::rps(rate));
-    let series: Vec<(String, Vec<(f64, f64)>)> = figures::modes(results)
+    let series: Vec<SpectrumSeries> = figures::modes(results)
         .into_iter()
         .filter_map(|mode| {
-            let (_, load) = figures::nearest_steady(results, &mode, rate)
+            let (run, load) = figures::nearest_steady(results, &mode, rate)
                 .or_else(|| figures::runs_of(results, Scenario::Steady, &mode).next())?;
             let l = &load.latency_us;
+            let max_x = (l.count as f64).max(10_000.0);
+            if let Some(h) = histograms.get(&run.id).filter(|h| !h.is_empty()) {
+                let max_x = (h.len() as f64).max(10_000.0);
+                let points = histogram_points(h, max_x);
+                return Some(SpectrumSeries {
+                    mode,
+                    points,
+                    full: true,
+                });
+            }
             if l.count == 0 {
                 return None;
             }
-            let max_x = (l.count as f64).max(10_000.0);
             let points = [(0.5, l.p50), (0.9, l.p90), (0.99, l.p99), (0.999, l.p999)]
                 .into_iter()
                 .map(|(p, us)| (percentile_x(p), us as f64 / 1_000.0))
                 .chain([(max_x, l.max as f64 / 1_000.0)])
                 .collect();
-            Some((mode, points))
+            Some(SpectrumSeries {
+                mode,
+                points,
+                full: false,
+            })
         })
         .collect();
-    let caption =
-        "HdrHistogram-style: the x axis stretches the tail (50%, 90%, 99%, 99.9%, then the \
-                   maximum as the last point). Flat lines mean a predictable tail."
-            .to_string();
+    let caption = "HdrHistogram-style: the x axis stretches the tail; the last point of each line \
+                   is the maximum. Lines with dots are the summary's percentiles (50%, 90%, 99%, \
+                   99.9%); lines without are the run's whole histogram. Flat lines mean a \
+                   predictable tail."
+        .to_string();
     let svg = if series.is_empty() {
         empty(&title, "no steady run with latency data")
     } else {
         render(&title, |root| {
             let x_hi = series
                 .iter()
-                .flat_map(|(_, p)| p.iter().map(|(x, _)| *x))
+                .flat_map(|s| s.points.iter().map(|(x, _)| *x))
                 .fold(10.0, f64::max)
                 * 1.5;
             let (y_lo, y_hi) = log_range(
-                series.iter().flat_map(|(_, p)| p.iter().map(|(_, y)| *y)),
+                series.iter().flat_map(|s| s.points.iter().map(|(_, y)| *y)),
                 0.001,
             );
             let mut chart = ChartBuilder::on(root)
@@ -65,12 +106,21 @@ pub fn spectrum(results: &Results) -> Chart {
                 .x_label_area_size(40)
                 .y_label_area_size(64)
                 .build_cartesian_2d(
-                    // Ticks at the percentiles themselves (50%, 90%, 99%, ...), not at powers of ten.
-                    (1.5f64..x_hi).log_scale().with_key_points(
-                        [2.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0, 1_000_000.0]
-                            .into_iter()
-                            .filter(|x| *x < x_hi)
-                            .collect(),
+                    // Ticks at the percentiles themselves (0%, 50%, 90%, 99%, ...), not at powers of ten.
+                    (1.0f64..x_hi).log_scale().with_key_points(
+                        [
+                            1.0,
+                            2.0,
+                            10.0,
+                            100.0,
+                            1_000.0,
+                            10_000.0,
+                            100_000.0,
+                            1_000_000.0,
+                        ]
+                        .into_iter()
+                        .filter(|x| *x < x_hi)
+                        .collect(),
                     ),
                     (y_lo..y_hi * 8.0).log_scale(),
                 )
@@ -83,17 +133,22 @@ pub fn spectrum(results: &Results) -> Chart {
                 .label_style(font(12))
                 .draw()
                 .map_err(de)?;
-            for (mode, points) in &series {
-                let color = mode_color(mode);
+            for s in &series {
+                let color = mode_color(&s.mode);
                 chart
-                    .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+                    .draw_series(LineSeries::new(s.points.clone(), color.stroke_width(2)))
                     .map_err(de)?
-                    .label(mode.as_str())
+                    .label(s.mode.as_str())
                     .legend(move |(x, y)| {
                         PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                     });
+                let dots = if s.full {
+                    &s.points[s.points.len() - 1..]
+                } else {
+                    &s.points[..]
+                };
                 chart
-                    .draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())))
+                    .draw_series(dots.iter().map(|p| Circle::new(*p, 3, color.filled())))
                     .map_err(de)?;
             }
             chart

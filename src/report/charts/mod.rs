@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 pub use cache::{api_calls, hit_ratio_vs_churn};
-pub use latency::{p99_vs_rps, spectrum};
+pub use latency::{p99_vs_rps, spectrum, spectrum_with};
 pub use resilience::{availability, revocation_delay};
 
 /// Size of every chart in SVG pixels.
@@ -28,10 +28,18 @@ pub struct Chart {
     pub svg: String,
 }
 
+/// Whole-run latency histograms (microseconds) by run id, for runs whose interval log was read.
+pub type RunHistograms = std::collections::BTreeMap<String, hdrhistogram::Histogram<u64>>;
+
 /// Every chart of section 4, in order.
 pub fn all(results: &Results) -> Vec<Chart> {
+    all_with(results, &RunHistograms::new())
+}
+
+/// Every chart, drawing full latency distributions where a run's histogram is given.
+pub fn all_with(results: &Results, histograms: &RunHistograms) -> Vec<Chart> {
     vec![
-        spectrum(results),
+        spectrum_with(results, histograms),
         p99_vs_rps(results),
         api_calls(results),
         hit_ratio_vs_churn(results),

@@ -27,7 +27,12 @@ pub fn revocation_delay(results: &Results) -> Chart {
                 .filter_map(|(_, l)| l.revocation.clone())
                 .map(|rev| Bar {
                     label: format!("{mode} ({})", rev.method),
-                    secs_real: rev.delay_ms.unwrap_or(rev.observed_for_ms) as f64 / 1_000.0 * scale,
+                    secs_real: figures::revocation_real_secs(
+                        &mode,
+                        &rev.method,
+                        rev.delay_ms.unwrap_or(rev.observed_for_ms),
+                        scale,
+                    ),
                     refused: rev.delay_ms.is_some(),
                     mode: mode.clone(),
                 })
@@ -36,7 +41,7 @@ pub fn revocation_delay(results: &Results) -> Chart {
         .collect();
     let caption = format!(
         "Time from the revocation call (ServiceAccount delete or CRL) to the first refused request, \
-         multiplied by the time-scale factor {scale}. Pale bars were never refused: their height \
+         multiplied by the time-scale factor {scale} where the delay waits out a scaled TTL (cached, jwks, hybrid tokens; not CRLs or uncached reviews). Pale bars were never refused: their height \
          is how long the scenario kept trying. The dashed line is the cache TTL ({}).",
         numfmt::secs(ttl)
     );
@@ -131,10 +136,10 @@ pub fn availability(results: &Results) -> Chart {
                         .iter()
                         .map(|(t, ok)| (*t, ok * 100.0))
                         .collect();
-                    let window = run
-                        .params
-                        .get("outage_start_secs")
-                        .and_then(|v| v.as_f64())
+                    // `decide` passes `--outage-at-secs` to loadtest; either spelling is read.
+                    let window = ["outage_at_secs", "outage_start_secs"]
+                        .iter()
+                        .find_map(|k| run.params.get(*k)?.as_f64())
                         .map(|start| (start, start + outage.window_secs));
                     (!points.is_empty()).then_some((mode.clone(), points, window))
                 })
@@ -143,7 +148,7 @@ pub fn availability(results: &Results) -> Chart {
         .collect();
     let caption = "Per second, the share of requests the gateway answered successfully during the \
                    outage run (known and new identities together). The shaded band is the outage \
-                   window where the run recorded its start (params.outage_start_secs)."
+                   window where the run recorded its start (params.outage_at_secs)."
         .to_string();
     let svg = if runs.is_empty() {
         empty(

@@ -18,7 +18,7 @@ pub(super) fn revocation(r: &Results) -> Claim {
     let ttl = r.settings.token_ttl_secs_real;
     match rev.delay_ms {
         Some(ms) => {
-            let real = ms as f64 / 1_000.0 * scale;
+            let real = figures::revocation_real_secs("cached", &rev.method, ms, scale);
             Claim {
                 claim,
                 in_the_note: note,
@@ -31,7 +31,8 @@ pub(super) fn revocation(r: &Results) -> Claim {
             }
         }
         None => {
-            let observed = rev.observed_for_ms as f64 / 1_000.0 * scale;
+            let observed =
+                figures::revocation_real_secs("cached", &rev.method, rev.observed_for_ms, scale);
             if observed >= ttl {
                 Claim {
                     claim,

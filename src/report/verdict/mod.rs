@@ -1,9 +1,12 @@
 //! The verdict of issue 5 section 1: keep TokenReview + cache, reconsider mTLS, or the
 //! alternative that measured best, with the rule and the measured values that drove it.
 
-use super::figures::{self, Capacity};
+mod text;
+
+use super::figures;
 use super::numfmt;
 use crate::results::{LoadSummary, Results, RunRecord, Scenario};
+use text::{capacity_check, keep_sentence, reconsider_sentence, throttle_text};
 
 /// Which way the rule came out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +92,47 @@ pub fn verdict(results: &Results) -> Verdict {
         None => at_growth.map(|(run, load)| !figures::held(run, load, slo)),
     };
     let throttled = !throttled_runs.is_empty();
+    // A capacity figure from a generator-limited run (or step) is only a lower bound.
+    let (generator_limited, generator_reason) = match &capacity {
+        Some(c) => (
+            c.generator_limited,
+            figures::runs_of(results, Scenario::Saturation, "cached")
+                .find_map(|(_, load)| load.generator.reason.clone()),
+        ),
+        None => at_growth
+            .map(|(_, load)| (load.generator.limited, load.generator.reason.clone()))
+            .unwrap_or((false, None)),
+    };
+    // When the gateway without any authentication already misses the SLO, the machine or the
+    // generator limits latency, and no auth mode can be judged against that SLO.
+    let mut floor_runs: Vec<(&RunRecord, &LoadSummary)> = [s.expected_rps, s.growth_rps]
+        .into_iter()
+        .filter_map(|rate| figures::nearest_steady(results, "none", rate))
+        .collect();
+    // Close rates can pick the same run twice.
+    floor_runs.dedup_by(|a, b| a.0.id == b.0.id);
+    let floor_misses: Vec<String> = floor_runs
+        .iter()
+        .filter(|(run, load)| !figures::held(run, load, slo))
+        .map(|(run, load)| {
+            let mut missed = Vec::new();
+            if load.latency_us.p99 > slo {
+                missed.push(format!("p99 {}", numfmt::latency_us(load.latency_us.p99)));
+            }
+            if load.achieved_rps < run.offered_rps * figures::HELD_ACHIEVED_SHARE {
+                missed.push(format!("achieved {} RPS", numfmt::rps(load.achieved_rps)));
+            }
+            let errors = figures::error_ratio(load);
+            if errors > figures::HELD_MAX_ERROR_RATIO {
+                missed.push(format!("{} errors", numfmt::pct(errors)));
+            }
+            format!(
+                "at {} RPS: {}",
+                numfmt::rps(run.offered_rps),
+                missed.join(", ")
+            )
+        })
+        .collect();
 
     let mut checks = vec![capacity_check(&capacity, at_growth, s.growth_rps, slo)];
     for ((label, rate), run) in [("expected", s.expected_rps), ("growth", s.growth_rps)]
@@ -115,6 +159,21 @@ pub fn verdict(results: &Results) -> Verdict {
         });
     }
     checks.push(Check {
+        name: "no-auth floor (mode none) holds both rates within the SLO".into(),
+        measured: if floor_runs.is_empty() {
+            "n/a (no steady run of mode none near these rates)".into()
+        } else if floor_misses.is_empty() {
+            "held".into()
+        } else {
+            floor_misses.join("; ")
+        },
+        threshold: format!(
+            "p99 <= {}, >= 95% of offered, <= 1% errors",
+            numfmt::latency_us(slo)
+        ),
+        ok: (!floor_runs.is_empty()).then_some(floor_misses.is_empty()),
+    });
+    checks.push(Check {
         name: "API throttling with the cache (429s or client rate-limiter wait)".into(),
         measured: throttle_text(&throttled_runs),
         threshold: "none".into(),
@@ -128,7 +187,10 @@ pub fn verdict(results: &Results) -> Verdict {
          Reconsider mTLS when the expected or growth rate exceeds what cached TokenReview held \
          in the saturation ramp, or throttling persisted with the cache. Otherwise name the \
          alternative that met the SLO at both rates with the lowest p99 at the growth rate, \
-         with its trade-off.",
+         with its trade-off. When the gateway without authentication (mode none) cannot hold \
+         a rate within the SLO either, the machine is the limit and there is no verdict on \
+         latency or capacity; a capacity measured while the load generator was the limit is a \
+         lower bound and gives no verdict either.",
         e = numfmt::rps(s.expected_rps),
         g = numfmt::rps(s.growth_rps),
         h = numfmt::pct(s.hit_ratio_target),
@@ -142,10 +204,39 @@ pub fn verdict(results: &Results) -> Verdict {
              against the rule."
                 .to_string(),
         )
-    } else if exceeds == Some(true) || throttled {
+    } else if throttled {
         (
             Branch::ReconsiderMtls,
-            reconsider_sentence(results, &capacity, &throttled_runs),
+            reconsider_sentence(results, &capacity, None, at_growth, &throttled_runs),
+        )
+    } else if !floor_misses.is_empty() {
+        (
+            Branch::Inconclusive,
+            format!(
+                "No verdict on this machine: even without authentication the gateway missed the \
+                 bar ({}), so latency and capacity here say more about the machine and the load \
+                 generator than about TokenReview. Relax the SLO (--slo-p99-us) or measure on a quieter \
+                 machine.",
+                floor_misses.join("; ")
+            ),
+        )
+    } else if exceeds == Some(true) && generator_limited {
+        (
+            Branch::Inconclusive,
+            format!(
+                "No verdict on capacity: the load generator, not the gateway, was the limit in the \
+                 run that measured it{}, so what cached TokenReview held is a lower bound below the \
+                 rate asked for. Give the generator more cores or spread it over several processes \
+                 (gatebench report --merge) and measure again.",
+                generator_reason
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+        )
+    } else if exceeds == Some(true) {
+        (
+            Branch::ReconsiderMtls,
+            reconsider_sentence(results, &capacity, exceeds, at_growth, &[]),
         )
     } else {
         let p99_ok = [p99(at_expected), p99(at_growth)]
@@ -240,136 +331,6 @@ pub fn verdict(results: &Results) -> Verdict {
         rule,
         checks,
     }
-}
-
-fn capacity_check(
-    capacity: &Option<Capacity>,
-    at_growth: Option<(&RunRecord, &LoadSummary)>,
-    growth_rps: f64,
-    slo: u64,
-) -> Check {
-    let threshold = format!(">= the growth rate, {} RPS", numfmt::rps(growth_rps));
-    match (capacity, at_growth) {
-        (Some(c), _) => Check {
-            name: "highest rate cached TokenReview held (saturation ramp)".into(),
-            measured: format!(
-                "{} RPS (ramp up to {} RPS{})",
-                numfmt::rps(c.held_rps),
-                numfmt::rps(c.ramp_top_rps),
-                if c.generator_limited {
-                    ", generator-limited"
-                } else {
-                    ""
-                }
-            ),
-            threshold,
-            ok: Some(c.held_rps >= growth_rps),
-        },
-        (None, Some((run, load))) => Check {
-            name: "cached TokenReview held the growth rate (steady run; no saturation ramp)".into(),
-            measured: format!(
-                "achieved {} of {} RPS offered",
-                numfmt::rps(load.achieved_rps),
-                numfmt::rps(run.offered_rps)
-            ),
-            threshold,
-            ok: Some(figures::held(run, load, slo)),
-        },
-        (None, None) => Check {
-            name: "highest rate cached TokenReview held".into(),
-            measured: "n/a (no saturation run and no steady run near the growth rate)".into(),
-            threshold,
-            ok: None,
-        },
-    }
-}
-
-fn throttle_text(runs: &[&RunRecord]) -> String {
-    if runs.is_empty() {
-        return "none in cached steady or saturation runs".into();
-    }
-    let parts: Vec<String> = runs
-        .iter()
-        .map(|r| {
-            format!(
-                "{}: {} x 429, client wait {}",
-                r.id,
-                numfmt::int(r.apiserver_throttled as f64),
-                numfmt::secs(r.client_throttle_wait_secs)
-            )
-        })
-        .collect();
-    parts.join("; ")
-}
-
-fn reconsider_sentence(
-    results: &Results,
-    capacity: &Option<Capacity>,
-    throttled: &[&RunRecord],
-) -> String {
-    let s = &results.settings;
-    let mut why = Vec::new();
-    if let Some(c) = capacity {
-        if c.held_rps < s.growth_rps || c.held_rps < s.expected_rps {
-            let rate = if c.held_rps < s.expected_rps {
-                ("expected", s.expected_rps)
-            } else {
-                ("growth", s.growth_rps)
-            };
-            why.push(format!(
-                "cached TokenReview held {} RPS, below the {} rate of {} RPS",
-                numfmt::rps(c.held_rps),
-                rate.0,
-                numfmt::rps(rate.1)
-            ));
-        }
-    } else {
-        why.push(format!(
-            "cached TokenReview did not hold the growth rate of {} RPS",
-            numfmt::rps(s.growth_rps)
-        ));
-    }
-    if !throttled.is_empty() {
-        why.push(format!(
-            "the API server throttled the gateway even with the cache ({})",
-            throttle_text(throttled)
-        ));
-    }
-    let mtls = match figures::capacity(results, "mtls", s.slo_p99_us) {
-        Some(c) => format!(
-            " In the same ramp mTLS held {} RPS.",
-            numfmt::rps(c.held_rps)
-        ),
-        None => " mTLS capacity was not measured in this run.".into(),
-    };
-    format!("Reconsider mTLS: {}.{mtls}", why.join(", and "))
-}
-
-fn keep_sentence(
-    results: &Results,
-    capacity: &Option<Capacity>,
-    min_hit: f64,
-    at_expected: Option<(&RunRecord, &LoadSummary)>,
-    at_growth: Option<(&RunRecord, &LoadSummary)>,
-) -> String {
-    let s = &results.settings;
-    let p = |r: Option<(&RunRecord, &LoadSummary)>| {
-        numfmt::opt(r.map(|(_, l)| l.latency_us.p99), numfmt::latency_us)
-    };
-    let held = match capacity {
-        Some(c) => format!(" It held up to {} RPS.", numfmt::rps(c.held_rps)),
-        None => String::new(),
-    };
-    format!(
-        "Keep TokenReview + cache: at {} and {} RPS p99 was {} and {} (SLO {}), the token-cache \
-         hit ratio was at least {} and the API server never throttled the gateway.{held}",
-        numfmt::rps(s.expected_rps),
-        numfmt::rps(s.growth_rps),
-        p(at_expected),
-        p(at_growth),
-        numfmt::latency_us(s.slo_p99_us),
-        numfmt::pct(min_hit),
-    )
 }
 
 /// The alternative mode that held the SLO at both rates with the lowest p99 at the growth rate.

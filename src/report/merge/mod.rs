@@ -4,16 +4,16 @@
 
 use super::{Error, Result};
 use crate::results::{
-    GeneratorLimit, LatencyUs, LoadSummary, RateStep, SCHEMA_VERSION, SecondSample,
+    CacheCounts, GeneratorLimit, LatencyUs, LoadSummary, RateStep, SCHEMA_VERSION, SecondSample,
 };
-use base64::Engine as _;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::interval_log::{
-    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry,
-};
-use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+
+mod files;
+mod hlog;
+
+pub use files::read_dirs;
+pub use hlog::{HistogramLog, read_interval_log, write_interval_log};
 
 /// One loadtest summary and where it came from.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub struct Input {
 #[derive(Debug, Clone)]
 pub struct Merged {
     pub summary: LoadSummary,
+    /// Every input log added (per tag where all inputs are tagged), when any was given.
+    pub log: Option<HistogramLog>,
     /// Sum of every input histogram, when any was given.
     pub histogram: Option<Histogram<u64>>,
 }
@@ -59,16 +61,22 @@ pub fn add_histograms(histograms: &[Histogram<u64>]) -> Result<Option<Histogram<
 
 /// Merges summaries and histograms (pure). Latency comes from the summed histogram when there
 /// is one; otherwise it is an upper bound (the worst input per percentile), and the method says so.
-pub fn merge(inputs: &[Input], histograms: &[Histogram<u64>]) -> Result<Merged> {
+// Literals end in `..Default::default()` so fields added within a schema version compile.
+#[allow(clippy::needless_update)]
+pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
     if inputs.is_empty() {
         return Err(Error::Empty("no LoadSummary (*.json) found".into()));
     }
     let summaries: Vec<&LoadSummary> = inputs.iter().map(|i| &i.summary).collect();
-    let histogram = add_histograms(histograms)?;
+    let log = hlog::merge_logs(logs)?;
+    let histogram = match &log {
+        Some(log) => log.total()?,
+        None => None,
+    };
     let mut notes = vec![format!(
         "merged from {} loadtest outputs and {} histogram logs",
         inputs.len(),
-        histograms.len()
+        logs.len()
     )];
     let latency_us = match &histogram {
         Some(h) => latency_from_histogram(h),
@@ -79,7 +87,14 @@ pub fn merge(inputs: &[Input], histograms: &[Histogram<u64>]) -> Result<Merged> 
             worst_latency(summaries.iter().map(|s| &s.latency_us))
         }
     };
-    let latency_by_class_us = if summaries.len() == 1 {
+    let by_tag = log.as_ref().map(|l| &l.by_tag).filter(|t| !t.is_empty());
+    let latency_by_class_us = if let Some(by_tag) = by_tag {
+        // loadtest tags each interval with its status class, so classes merge exactly.
+        by_tag
+            .iter()
+            .map(|(tag, h)| (tag.clone(), latency_from_histogram(h)))
+            .collect()
+    } else if summaries.len() == 1 {
         summaries[0].latency_by_class_us.clone()
     } else {
         if summaries.iter().any(|s| !s.latency_by_class_us.is_empty()) {
@@ -110,12 +125,14 @@ pub fn merge(inputs: &[Input], histograms: &[Histogram<u64>]) -> Result<Merged> 
                 .join("; "),
         ),
         cpu_cores_used: summaries.iter().map(|s| s.generator.cpu_cores_used).sum(),
-        // The worst process's send delay bounds the merged run's.
+        // The worst process's own send delay bounds the merged run's.
         send_delay_p99_us: summaries
             .iter()
             .map(|s| s.generator.send_delay_p99_us)
             .max()
             .unwrap_or(0),
+        // Fields loadtest adds later within the schema version start from their defaults.
+        ..GeneratorLimit::default()
     };
     let steps = merge_steps(&summaries, &mut notes);
     let max_held_rps = if steps.is_empty() {
@@ -154,6 +171,23 @@ pub fn merge(inputs: &[Input], histograms: &[Histogram<u64>]) -> Result<Merged> 
         &mut notes,
     )
     .cloned();
+    let throttle = only_one(
+        "throttle",
+        summaries.iter().map(|s| s.throttle.as_ref()),
+        &mut notes,
+    )
+    .cloned();
+    let handshake = only_one(
+        "handshake",
+        summaries.iter().map(|s| s.handshake.as_ref()),
+        &mut notes,
+    )
+    .cloned();
+    let scraped = scraped_counts(&summaries, &mut notes);
+    let service_time_us = summaries
+        .iter()
+        .any(|s| s.service_time_us.is_some())
+        .then(|| worst_latency(summaries.iter().filter_map(|s| s.service_time_us.as_ref())));
     let summary = LoadSummary {
         schema_version: SCHEMA_VERSION,
         scenario: joined(summaries.iter().map(|s| s.scenario.as_str())),
@@ -186,10 +220,59 @@ pub fn merge(inputs: &[Input], histograms: &[Histogram<u64>]) -> Result<Merged> 
         cold_burst,
         revocation,
         outage,
-        // Fields added by loadtest since (service time, scraped counts) are per process, not summed.
+        service_time_us,
+        apiserver_calls: scraped.apiserver_calls,
+        apiserver_throttled: scraped.apiserver_throttled,
+        token_cache: scraped.token_cache,
+        sar_cache: scraped.sar_cache,
+        throttle,
+        handshake,
+        goose_reports: summaries
+            .iter()
+            .flat_map(|s| s.goose_reports.iter().cloned())
+            .collect(),
+        // Fields loadtest adds later within the schema version start from their defaults.
         ..LoadSummary::default()
     };
-    Ok(Merged { summary, histogram })
+    Ok(Merged {
+        summary,
+        log,
+        histogram,
+    })
+}
+
+/// Server-side counts the inputs scraped from /metrics.
+struct Scraped {
+    apiserver_calls: BTreeMap<String, u64>,
+    apiserver_throttled: u64,
+    token_cache: Option<CacheCounts>,
+    sar_cache: Option<CacheCounts>,
+}
+
+/// Every process scraped the same API server (and gateway) over overlapping windows, so the
+/// counts are not added: the input with the most API calls (the widest window) is kept.
+fn scraped_counts(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> Scraped {
+    let scraping: Vec<&&LoadSummary> = summaries
+        .iter()
+        .filter(|s| !s.apiserver_calls.is_empty() || s.token_cache.is_some())
+        .collect();
+    if scraping.len() > 1 {
+        notes.push(format!(
+            "server-side counts are the largest of {} overlapping scrapes, not a sum",
+            scraping.len()
+        ));
+    }
+    let widest = scraping
+        .iter()
+        .max_by_key(|s| s.apiserver_calls.values().sum::<u64>());
+    Scraped {
+        apiserver_calls: widest
+            .map(|s| s.apiserver_calls.clone())
+            .unwrap_or_default(),
+        apiserver_throttled: widest.map(|s| s.apiserver_throttled).unwrap_or(0),
+        token_cache: widest.and_then(|s| s.token_cache.clone()),
+        sar_cache: widest.and_then(|s| s.sar_cache.clone()),
+    }
 }
 
 /// A scenario-specific result kept only when exactly one input has it: such scenarios measure
@@ -270,6 +353,7 @@ fn merge_timeseries(summaries: &[&LoadSummary]) -> Vec<SecondSample> {
 
 /// Rate steps of pods that ran the same ramp: rates added, latency the worst pod's, held
 /// only if every pod held.
+#[allow(clippy::needless_update)]
 fn merge_steps(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> Vec<RateStep> {
     let with_steps: Vec<&&LoadSummary> = summaries.iter().filter(|s| !s.steps.is_empty()).collect();
     let Some(first) = with_steps.first() else {
@@ -301,101 +385,8 @@ fn merge_steps(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> Vec<RateS
                 },
                 held: steps.iter().all(|s| s.held),
                 generator_limited: steps.iter().any(|s| s.generator_limited),
+                ..RateStep::default()
             }
         })
         .collect()
-}
-
-/// Sums the histograms of an HdrHistogram interval log (V2 or V2+Deflate). Untagged intervals
-/// are the run's totals; tagged ones are used only when there is no untagged interval.
-pub fn read_interval_log(bytes: &[u8]) -> std::result::Result<Histogram<u64>, String> {
-    let mut untagged = Vec::new();
-    let mut tagged = Vec::new();
-    for entry in IntervalLogIterator::new(bytes) {
-        let entry = entry.map_err(|e| format!("{e:?}"))?;
-        if let LogEntry::Interval(interval) = entry {
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(interval.encoded_histogram())
-                .map_err(|e| e.to_string())?;
-            let h: Histogram<u64> = Deserializer::new()
-                .deserialize(&mut raw.as_slice())
-                .map_err(|e| e.to_string())?;
-            if interval.tag().is_some() {
-                tagged.push(h)
-            } else {
-                untagged.push(h)
-            }
-        }
-    }
-    let chosen = if untagged.is_empty() {
-        tagged
-    } else {
-        untagged
-    };
-    add_histograms(&chosen)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| "no interval histogram in the log".to_string())
-}
-
-/// One interval covering the whole run, V2+Deflate, as `loadtest` writes them.
-pub fn write_interval_log(
-    h: &Histogram<u64>,
-    duration_secs: f64,
-    comment: &str,
-) -> std::result::Result<Vec<u8>, String> {
-    let mut buf = Vec::new();
-    let mut serializer = V2DeflateSerializer::new();
-    let mut writer = IntervalLogWriterBuilder::new()
-        .add_comment(comment)
-        .begin_log_with(&mut buf, &mut serializer)
-        .map_err(|e| e.to_string())?;
-    writer
-        .write_histogram(
-            h,
-            std::time::Duration::ZERO,
-            std::time::Duration::from_secs_f64(duration_secs.max(0.0)),
-            None,
-        )
-        .map_err(|e| e.to_string())?;
-    Ok(buf)
-}
-
-/// Reads every `*.json` summary and `*.hlog` interval log in `dirs` (not recursive).
-pub fn read_dirs(dirs: &[PathBuf]) -> Result<(Vec<Input>, Vec<Histogram<u64>>)> {
-    let mut inputs = Vec::new();
-    let mut histograms = Vec::new();
-    for dir in dirs {
-        let io = |path: &Path, source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| io(dir, e))?
-            .map(|entry| entry.map(|e| e.path()))
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| io(dir, e))?;
-        paths.sort();
-        for path in paths {
-            let name = path.display().to_string();
-            match path.extension().and_then(|e| e.to_str()) {
-                Some("json") => {
-                    let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-                    let summary = serde_json::from_str(&text).map_err(|source| Error::Summary {
-                        path: name.clone(),
-                        source,
-                    })?;
-                    inputs.push(Input { name, summary });
-                }
-                Some("hlog") => {
-                    let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
-                    histograms.push(
-                        read_interval_log(&bytes)
-                            .map_err(|reason| Error::HistogramLog { path: name, reason })?,
-                    );
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok((inputs, histograms))
 }
