@@ -42,9 +42,14 @@ pub fn loadtest(say: impl Fn(&str)) -> Result<PathBuf> {
             profile_flag,
         });
     };
-    let mut args = vec!["build", "--bin", "loadtest"];
+    let mut args = vec!["build".to_string(), "--bin".into(), "loadtest".into()];
     if release {
-        args.push("--release");
+        args.push("--release".into());
+    }
+    // `cargo run` tells its child where the package is; the working directory may be elsewhere.
+    if let Ok(dir) = std::env::var("CARGO_MANIFEST_DIR") {
+        args.push("--manifest-path".into());
+        args.push(Path::new(&dir).join("Cargo.toml").display().to_string());
     }
     let command = format!("{cargo} {}", args.join(" "));
     say(&format!("`loadtest` is not built yet; running `{command}`"));
