@@ -183,6 +183,13 @@ mod tests {
     }
 
     #[test]
+    fn standard_takes_about_twenty_minutes() {
+        let plans = plan(&ProfileSpec::of(Profile::Standard), &input(&ALL_MODES));
+        let minutes = estimated_secs(&plans) / 60.0;
+        assert!((15.0..=25.0).contains(&minutes), "{minutes:.1} min");
+    }
+
+    #[test]
     fn run_ids_are_unique() {
         let plans = plan(&ProfileSpec::of(Profile::Standard), &input(&ALL_MODES));
         let mut ids: Vec<_> = plans.iter().map(|p| p.id.clone()).collect();

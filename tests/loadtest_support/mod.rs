@@ -190,7 +190,11 @@ pub fn assert_common(s: &LoadSummary) {
     assert!(!s.method.is_empty());
     assert!(!s.timeseries.is_empty());
     assert!(s.generator.cpu_cores_used >= 0.0);
-    assert!((0.0..=1.0).contains(&s.generator.users_busy), "{:?}", s.generator);
+    assert!(
+        (0.0..=1.0).contains(&s.generator.users_busy),
+        "{:?}",
+        s.generator
+    );
     assert_eq!(
         s.timeseries.iter().map(|t| t.requests).sum::<u64>(),
         s.latency_us.count
