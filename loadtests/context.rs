@@ -16,6 +16,9 @@ pub struct Context {
     pub kube: Option<kube::Client>,
     /// Credentials of identities `0..--identities`.
     pub credentials: Arc<Vec<Credential>>,
+    /// Random per process: mixed into every body seed so two runs against the same gateway
+    /// never send each other's alerts (which its dedup window would answer with 202).
+    pub run_seed: u64,
 }
 
 impl Context {
@@ -67,6 +70,7 @@ impl Context {
             probe,
             kube,
             credentials: Arc::new(Vec::new()),
+            run_seed: rand::random(),
             cli,
         };
         let identities = ctx.cli.identities.max(1);
@@ -120,6 +124,11 @@ impl Context {
             .goose
             .users
             .unwrap_or_else(|| ((rate_rps / 25.0).ceil() as usize).clamp(4, 256))
+    }
+
+    /// Seed of one phase's bodies: distinct per phase and per run.
+    pub fn body_seed(&self, phase: u64) -> u64 {
+        self.run_seed ^ phase.wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
     pub fn duration(&self) -> Duration {

@@ -66,3 +66,60 @@ async fn client_side_rate_limit_waits_and_reports_wait() {
     );
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn rejections_keep_the_connection_alive() {
+    let gw = start(AuthMode::Cached, Some(dead_kube()), false, |_| {}).await;
+    let addr = gw.url().trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // Large enough not to sit whole in the server's first read buffer.
+    let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(200 * 1024));
+    // Three rejected requests (no token, malformed header, API down) on ONE connection, then a health check.
+    let requests = [
+        format!(
+            "POST {PROM_PATH} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+        format!(
+            "POST {PROM_PATH} HTTP/1.1\r\nhost: x\r\nauthorization: Basic Zm9v\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+        format!(
+            "POST {PROM_PATH} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer t\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+        "GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n".to_string(),
+    ];
+    let mut reader = tokio::io::BufReader::new(&mut stream);
+    for (request, expected) in requests.iter().zip(["401", "401", "503", "200"]) {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        reader
+            .get_mut()
+            .write_all(request.as_bytes())
+            .await
+            .unwrap();
+        let mut status_line = String::new();
+        tokio::time::timeout(Duration::from_secs(10), reader.read_line(&mut status_line))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            status_line.contains(expected),
+            "{status_line:?} != {expected}"
+        );
+        let mut content_length = 0usize;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).await.unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                content_length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0u8; content_length];
+        reader.read_exact(&mut body).await.unwrap();
+    }
+    gw.shutdown().await;
+}

@@ -418,3 +418,20 @@ async fn duplicate_fraction_shows_as_202s() {
         "{dups} duplicates of 100 at fraction 0.5"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn separate_runs_never_send_each_others_alerts() {
+    let cluster = Cluster::start().await;
+    let gw = cluster.gateway("none", &[]).await;
+    let args = ["--rate", "50", "--duration", "1", "--identities", "1"];
+    let first = loadtest("steady", &gw, &args).await;
+    let second = loadtest("steady", &gw, &args).await;
+    for s in [&first, &second] {
+        assert_eq!(
+            s.status_counts.get("201"),
+            Some(&52),
+            "{:?}",
+            s.status_counts
+        );
+    }
+}

@@ -62,7 +62,10 @@ pub async fn run(ctx: &Context) -> Result<()> {
     let mut points = Vec::new();
     let mut next_fresh = known;
     for (level, fraction) in levels.iter().copied().enumerate() {
-        let bodies = Arc::new(Bodies::new(ctx.cli.duplicate_fraction, level as u64));
+        let bodies = Arc::new(Bodies::new(
+            ctx.cli.duplicate_fraction,
+            ctx.body_seed(100 + level as u64),
+        ));
         let base = next_fresh;
         let known_n = known.max(1) as u64;
         let plan = PhasePlan {

@@ -43,7 +43,7 @@ pub fn offset_us(start: SystemTime, at: SystemTime) -> u64 {
 
 /// Round-robin over `identities` credentials with webhook bodies: the common request shape.
 pub fn round_robin(ctx: &Context, identities: usize, seed: u64) -> crate::engine::RequestFn {
-    let bodies = Arc::new(Bodies::new(ctx.cli.duplicate_fraction, seed));
+    let bodies = Arc::new(Bodies::new(ctx.cli.duplicate_fraction, ctx.body_seed(seed)));
     let n = identities.max(1) as u64;
     Arc::new(move |k| RequestSpec {
         identity: (k % n) as usize,

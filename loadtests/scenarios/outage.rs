@@ -42,7 +42,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
     let window = Duration::from_secs_f64(ctx.cli.outage_secs);
     let outage_at =
         Duration::from_secs_f64(ctx.cli.outage_at_secs.unwrap_or(ctx.cli.duration / 3.0));
-    let bodies = Arc::new(Bodies::new(ctx.cli.duplicate_fraction, 17));
+    let bodies = Arc::new(Bodies::new(ctx.cli.duplicate_fraction, ctx.body_seed(17)));
     let known_n = known.max(1) as u64;
     let plan = PhasePlan {
         name: "outage".into(),

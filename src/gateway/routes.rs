@@ -65,13 +65,21 @@ where
     if request.method() != Method::POST {
         return Err(GatewayError::MethodNotAllowed { allow: "POST" });
     }
-    let creds = RequestCredentials::from_headers(request.headers(), client_cert);
-    state.pipeline.decide(&creds).await?;
+    let (parts, body) = request.into_parts();
+    let creds = RequestCredentials::from_headers(&parts.headers, client_cert);
+    let checked = match state.pipeline.decide(&creds).await {
+        Ok(_) if !is_json(&parts.headers) => Err(GatewayError::UnsupportedMediaType),
+        Ok(_) => Ok(()),
+        Err(err) => Err(GatewayError::from(err)),
+    };
     drop(creds);
-    if !is_json(request.headers()) {
-        return Err(GatewayError::UnsupportedMediaType);
+    if let Err(err) = checked {
+        // Drain (bounded) so the keep-alive connection survives a rejection, like Go's net/http:
+        // otherwise every 401/403/503 would cost the client a new connection (and TLS handshake).
+        let _ = read_limited(body, state.body_limit_bytes).await;
+        return Err(err);
     }
-    let body = read_limited(request.into_body(), state.body_limit_bytes).await?;
+    let body = read_limited(body, state.body_limit_bytes).await?;
     let fps = fingerprints(source, &body).map_err(GatewayError::BadRequest)?;
     let is_new = state.dedup.record(source, fps).await;
     state.metrics.signal_accepted(source.as_str());
