@@ -210,7 +210,7 @@ mod tests {
         let mut spec = ProfileSpec::of(Profile::Standard);
         let ttl = spec.token_ttl_secs();
         spec.scale_durations(0.5);
-        assert_eq!(spec.steady_secs, 22.5);
+        assert_eq!(spec.steady_secs, 17.5);
         assert_eq!(spec.token_ttl_secs(), ttl);
     }
 }
