@@ -1,9 +1,160 @@
 //! Command-line entry point of `gatebench decide`.
 
+use super::matrix::ALL_MODES;
+use super::orchestrate::{self, Options, Target};
+use super::profile::Profile;
+use crate::results::Scenario;
+use std::path::PathBuf;
+
 /// Flags of `gatebench decide`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// quick (~5 min, TTLs scaled 60x), standard (~20 min, 10x) or full (real 5-minute TTLs).
+    #[arg(long, value_enum, default_value = "quick")]
+    pub profile: Profile,
+    /// `embedded` starts the stand-in API server; `kubeconfig[:PATH]` uses a real cluster
+    /// (PATH defaults to $KUBECONFIG or ~/.kube/config).
+    #[arg(long, default_value = "embedded")]
+    pub target: String,
+    /// Gateway auth modes to measure, comma separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "none,tokenreview,cached,jwks,mtls,hybrid"
+    )]
+    pub modes: Vec<String>,
+    /// Scenarios to run, comma separated (default: all of the profile).
+    #[arg(long, value_delimiter = ',')]
+    pub scenarios: Vec<String>,
+    /// Today's load, requests per second: the verdict's first yardstick.
+    #[arg(long, default_value_t = 100.0)]
+    pub expected_rps: f64,
+    /// The load to plan for, requests per second.
+    #[arg(long, default_value_t = 1000.0)]
+    pub growth_rps: f64,
+    /// Latency objective for p99, microseconds (the design note's cached claim: 2 ms).
+    #[arg(long, default_value_t = 2000)]
+    pub slo_p99_us: u64,
+    /// Output directory for results.json, decision.html, logs/ and runs/.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Multiplies every timed window (not TTLs); for tests of the harness.
+    #[arg(long, hide = true)]
+    pub duration_scale: Option<f64>,
+    /// Use this `loadtest` executable instead of the one next to gatebench.
+    #[arg(long, hide = true)]
+    pub loadtest_bin: Option<PathBuf>,
+}
 
-pub async fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("gatebench decide is not built yet")
+fn parse_target(text: &str) -> anyhow::Result<Target> {
+    if text == "embedded" {
+        return Ok(Target::Embedded);
+    }
+    let Some(rest) = text.strip_prefix("kubeconfig") else {
+        anyhow::bail!("--target must be `embedded` or `kubeconfig[:PATH]`, not `{text}`");
+    };
+    let path = match rest.strip_prefix(':') {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        None if rest.is_empty() => default_kubeconfig()?,
+        _ => anyhow::bail!("--target kubeconfig:PATH needs a path after the colon"),
+    };
+    Ok(Target::Kubeconfig(path))
+}
+
+fn default_kubeconfig() -> anyhow::Result<PathBuf> {
+    if let Some(first) = std::env::var_os("KUBECONFIG")
+        .and_then(|v| std::env::split_paths(&v).find(|p| !p.as_os_str().is_empty()))
+    {
+        return Ok(first);
+    }
+    let home = std::env::var_os("HOME").ok_or_else(|| {
+        anyhow::anyhow!("no KUBECONFIG and no HOME: use --target kubeconfig:PATH")
+    })?;
+    Ok(PathBuf::from(home).join(".kube").join("config"))
+}
+
+fn parse_scenario(name: &str) -> anyhow::Result<Scenario> {
+    Scenario::ALL
+        .into_iter()
+        .find(|s| s.as_str() == name)
+        .ok_or_else(|| {
+            let all: Vec<_> = Scenario::ALL.iter().map(|s| s.as_str()).collect();
+            anyhow::anyhow!("unknown scenario `{name}`; one of {}", all.join(", "))
+        })
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    for mode in &args.modes {
+        anyhow::ensure!(
+            ALL_MODES.contains(&mode.as_str()),
+            "unknown mode `{mode}`; one of {}",
+            ALL_MODES.join(", ")
+        );
+    }
+    anyhow::ensure!(
+        args.expected_rps > 0.0 && args.growth_rps > 0.0,
+        "--expected-rps and --growth-rps must be positive"
+    );
+    let options = Options {
+        profile: args.profile,
+        target: parse_target(&args.target)?,
+        modes: args.modes,
+        scenarios: args
+            .scenarios
+            .iter()
+            .map(|s| parse_scenario(s))
+            .collect::<anyhow::Result<_>>()?,
+        expected_rps: args.expected_rps,
+        growth_rps: args.growth_rps,
+        slo_p99_us: args.slo_p99_us,
+        out: args.out,
+        duration_scale: args.duration_scale,
+        loadtest_bin: args.loadtest_bin,
+    };
+    let finished = orchestrate::decide(options).await?;
+    println!(
+        "wrote {} and {}",
+        finished.results_path.display(),
+        finished.html_path.display()
+    );
+    if let Some(error) = finished.startup_error {
+        anyhow::bail!("start-up failed, nothing was measured: {error}");
+    }
+    if finished.results.partial {
+        anyhow::bail!("the matrix did not finish; results are marked partial");
+    }
+    if !finished.failures.is_empty() {
+        anyhow::bail!(
+            "{} run(s) failed or produced no data: {}",
+            finished.failures.len(),
+            finished.failures.join("; ")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse() {
+        assert_eq!(parse_target("embedded").unwrap(), Target::Embedded);
+        assert_eq!(
+            parse_target("kubeconfig:/tmp/kc").unwrap(),
+            Target::Kubeconfig(PathBuf::from("/tmp/kc"))
+        );
+        assert!(matches!(
+            parse_target("kubeconfig").unwrap(),
+            Target::Kubeconfig(_)
+        ));
+        assert!(parse_target("kubeconfig:").is_err());
+        assert!(parse_target("kind").is_err());
+    }
+
+    #[test]
+    fn scenarios_parse_by_their_kebab_names() {
+        assert_eq!(parse_scenario("cold-burst").unwrap(), Scenario::ColdBurst);
+        assert!(parse_scenario("coldburst").is_err());
+    }
 }

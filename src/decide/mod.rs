@@ -1,3 +1,17 @@
-//! decide (being built; see the issue that owns src/decide/).
+//! `gatebench decide`: starts the API server, gateway and load generator as processes, runs the
+//! scenario matrix of a profile and writes `results.json` + `decision.html`.
 
+pub mod binaries;
 pub mod cli;
+pub mod criterion;
+pub mod environment;
+pub mod matrix;
+pub mod orchestrate;
+pub mod output;
+pub mod process;
+pub mod profile;
+pub mod progress;
+pub mod runner;
+pub mod scenario_runs;
+pub mod scrape;
+pub mod setup;

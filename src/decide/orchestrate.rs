@@ -1,0 +1,288 @@
+//! The whole decide run: start the target, set it up, run the matrix, write results.json and decision.html.
+
+use super::matrix::{self, MatrixInput, RunPlan};
+use super::process::{Managed, Spec};
+use super::profile::{Profile, ProfileSpec};
+use super::progress::RunBar;
+use super::runner::{self, Context};
+use super::{binaries, criterion, environment, output, setup};
+use crate::results::{Results, RunOutcome, RunRecord, SCHEMA_VERSION, Scenario, Settings};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Output(#[from] output::Error),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Where the API server comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Start `gatebench apiserver` (the stand-in).
+    Embedded,
+    /// A real (or separately started) API server reached through this admin kubeconfig.
+    Kubeconfig(PathBuf),
+}
+
+impl Target {
+    fn label(&self) -> String {
+        match self {
+            Target::Embedded => "embedded".into(),
+            Target::Kubeconfig(p) => format!("kubeconfig:{}", p.display()),
+        }
+    }
+}
+
+/// Everything `decide` was asked for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub profile: Profile,
+    pub target: Target,
+    pub modes: Vec<String>,
+    pub scenarios: Vec<Scenario>,
+    pub expected_rps: f64,
+    pub growth_rps: f64,
+    pub slo_p99_us: u64,
+    pub out: PathBuf,
+    pub duration_scale: Option<f64>,
+    pub loadtest_bin: Option<PathBuf>,
+}
+
+/// What a finished (or interrupted) decide run wrote.
+#[derive(Debug)]
+pub struct Finished {
+    pub results: Results,
+    pub results_path: PathBuf,
+    pub html_path: PathBuf,
+    /// "id: reason" of every run that failed or produced no data.
+    pub failures: Vec<String>,
+    /// Why nothing could run (stand-in, set-up or binaries), if so.
+    pub startup_error: Option<String>,
+}
+
+const APISERVER_START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs the matrix. Errors only when nothing can be written; failed runs are recorded instead.
+pub async fn decide(opts: Options) -> Result<Finished> {
+    let mut spec = ProfileSpec::of(opts.profile);
+    if let Some(factor) = opts.duration_scale {
+        spec.scale_durations(factor);
+    }
+    let plans = matrix::plan(
+        &spec,
+        &MatrixInput {
+            modes: opts.modes.clone(),
+            scenarios: opts.scenarios.clone(),
+            expected_rps: opts.expected_rps,
+            growth_rps: opts.growth_rps,
+            slo_p99_us: opts.slo_p99_us,
+        },
+    );
+    let dirs = output::Dirs::create(&opts.out)?;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    // Gateway and generator on different cores so neither's CPU use shows up in the other's latency.
+    let pin = (cores >= 2).then_some((0, 1));
+    let mut results = Results {
+        schema_version: SCHEMA_VERSION,
+        partial: true,
+        environment: environment::gather(&environment::RunInfo {
+            profile: spec.name.to_string(),
+            time_scale: spec.time_scale,
+            target: opts.target.label(),
+            pinned: pin.is_some(),
+        }),
+        settings: Settings {
+            expected_rps: opts.expected_rps,
+            growth_rps: opts.growth_rps,
+            slo_p99_us: opts.slo_p99_us,
+            ..Settings::default()
+        },
+        runs: Vec::new(),
+        microbenchmarks: criterion::default_dir()
+            .map(|d| criterion::read_all(&d))
+            .unwrap_or_default(),
+    };
+    println!(
+        "gatebench decide: profile {} (TTLs and windows scaled {}x: a 300 s TTL runs as {:.1} s), {} runs, about {:.0} s; target {}",
+        spec.name,
+        spec.time_scale,
+        spec.token_ttl_secs(),
+        plans.len(),
+        matrix::estimated_secs(&plans),
+        opts.target.label()
+    );
+
+    let mut startup_error = None;
+    let interrupted = {
+        let work = run_all(
+            &opts,
+            &spec,
+            &plans,
+            &dirs,
+            pin,
+            &mut results,
+            &mut startup_error,
+        );
+        tokio::select! {
+            biased;
+            _ = tokio::signal::ctrl_c() => true,
+            () = work => false,
+        }
+    };
+    // Children were killed when the run future was dropped; account for what never ran.
+    for plan in plans.iter().skip(results.runs.len()) {
+        let mut record = runner::empty_record(plan);
+        record.outcome = RunOutcome::Skipped {
+            reason: "not run: decide was interrupted (Ctrl-C)".into(),
+        };
+        results.runs.push(record);
+    }
+    if interrupted {
+        eprintln!("interrupted: writing the results gathered so far (partial)");
+    }
+    results.partial = interrupted;
+    results.environment.finished_at = Some(environment::now());
+    let failures = failures(&results.runs);
+    let (results_path, html_path) = output::write_all(&dirs, &results)?;
+    Ok(Finished {
+        results,
+        results_path,
+        html_path,
+        failures,
+        startup_error,
+    })
+}
+
+fn failures(runs: &[RunRecord]) -> Vec<String> {
+    runs.iter()
+        .filter_map(|r| match &r.outcome {
+            RunOutcome::Failed { error } => Some(format!("{}: {error}", r.id)),
+            RunOutcome::NoData { reason } => Some(format!("{}: {reason}", r.id)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Start-up and the matrix; pushes one record per plan into `results` as it goes.
+async fn run_all(
+    opts: &Options,
+    spec: &ProfileSpec,
+    plans: &[RunPlan],
+    dirs: &output::Dirs,
+    pin: Option<(usize, usize)>,
+    results: &mut Results,
+    startup_error: &mut Option<String>,
+) {
+    // Held until the matrix ends: dropping it stops the stand-in.
+    let mut apiserver: Option<Managed> = None;
+    let ctx = match start(opts, spec, dirs, pin, &mut apiserver).await {
+        Ok(ctx) => ctx,
+        Err(error) => {
+            eprintln!("start-up failed: {error}");
+            for plan in plans {
+                let mut record = runner::empty_record(plan);
+                record.outcome = RunOutcome::Failed {
+                    error: format!("start-up failed: {error}"),
+                };
+                results.runs.push(record);
+            }
+            *startup_error = Some(error);
+            return;
+        }
+    };
+    let total = plans.len();
+    for (i, plan) in plans.iter().enumerate() {
+        let index = i + 1;
+        let bar = RunBar::start(index, total, &plan.id, plan.duration_secs);
+        let record = if plan.needs_stand_in && opts.target != Target::Embedded {
+            let mut record = runner::empty_record(plan);
+            record.outcome = RunOutcome::Skipped {
+                reason:
+                    "needs the stand-in's fault admin endpoint; not available on a real cluster"
+                        .into(),
+            };
+            record
+        } else {
+            runner::run(&ctx, plan, &bar).await
+        };
+        bar.finish(index, total, &record);
+        results.runs.push(record);
+        // A crash or Ctrl-C later still leaves what was measured on disk.
+        if let Err(e) = output::write_results(dirs, results) {
+            eprintln!("warning: could not save intermediate results: {e}");
+        }
+    }
+    if let Some(apiserver) = apiserver {
+        apiserver.stop(Duration::from_secs(5)).await;
+    }
+}
+
+async fn start(
+    opts: &Options,
+    spec: &ProfileSpec,
+    dirs: &output::Dirs,
+    pin: Option<(usize, usize)>,
+    apiserver: &mut Option<Managed>,
+) -> std::result::Result<Context, String> {
+    let gatebench = binaries::gatebench().map_err(|e| e.to_string())?;
+    let loadtest = match &opts.loadtest_bin {
+        Some(path) => path.clone(),
+        None => binaries::loadtest(|msg| println!("{msg}")).map_err(|e| e.to_string())?,
+    };
+    let admin_kubeconfig = match &opts.target {
+        Target::Embedded => {
+            let path = dirs.work.join("admin.kubeconfig");
+            let spec = Spec::new(
+                "apiserver",
+                &gatebench,
+                vec![
+                    "apiserver".into(),
+                    "--listen".into(),
+                    "127.0.0.1:0".into(),
+                    "--kubeconfig-out".into(),
+                    path.display().to_string(),
+                ],
+                &dirs.logs.join("apiserver.log"),
+            );
+            let (child, listening) = Managed::start_listening(&spec, APISERVER_START_TIMEOUT)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "stand-in API server at {}",
+                listening.get("url").and_then(|u| u.as_str()).unwrap_or("?")
+            );
+            *apiserver = Some(child);
+            path
+        }
+        Target::Kubeconfig(path) => path.clone(),
+    };
+    let kube = setup::admin_client(&admin_kubeconfig)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("setting up identities, RBAC and PKI through the Kubernetes API");
+    let prepared = setup::prepare(&kube, &admin_kubeconfig, &dirs.work)
+        .await
+        .map_err(|e| e.to_string())?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(Context {
+        gatebench,
+        loadtest,
+        logs_dir: dirs.logs.clone(),
+        runs_dir: dirs.runs.clone(),
+        kube,
+        admin_kubeconfig,
+        prepared,
+        ttl_args: spec.gateway_ttl_args(),
+        http,
+        ticks_per_sec: super::scrape::clock_ticks_per_sec(),
+        pin,
+    })
+}

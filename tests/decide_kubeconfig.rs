@@ -1,0 +1,101 @@
+//! `gatebench decide --target kubeconfig:PATH` against a separately started stand-in: the real-cluster
+//! code path (set-up through the API, API calls from the cluster's /metrics, fault scenarios skipped).
+
+mod decide_support;
+
+use decide_support::*;
+use gatebench::results::RunOutcome;
+use std::io::BufRead;
+use std::time::Duration;
+
+#[test]
+fn kubeconfig_target_measures_through_the_api_and_skips_fault_scenarios() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("cluster.kubeconfig");
+    let mut apiserver = gatebench()
+        .args(["apiserver", "--listen", "127.0.0.1:0", "--kubeconfig-out"])
+        .arg(&kubeconfig)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(dir.path().join("apiserver.stderr")).unwrap())
+        .spawn()
+        .unwrap();
+    // Kill the stand-in however the test ends.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = apiserver.stdout.take().unwrap();
+    let _apiserver = KillOnDrop(apiserver);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("\"listening\"") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the stand-in reports listening");
+
+    let out = dir.path().join("reports");
+    let mut cmd = gatebench();
+    cmd.args(["decide", "--profile", "tiny", "--modes", "cached"])
+        .args([
+            "--scenarios",
+            "steady,outage",
+            "--expected-rps",
+            "50",
+            "--growth-rps",
+            "100",
+        ])
+        .arg("--target")
+        .arg(format!("kubeconfig:{}", kubeconfig.display()))
+        .arg("--out")
+        .arg(&out);
+    let mut child = spawn_logged(cmd, dir.path(), "decide");
+    let status = wait_with_deadline(&mut child, Duration::from_secs(120), "decide");
+    assert!(
+        status.success(),
+        "decide failed: {}",
+        logs(dir.path(), "decide")
+    );
+
+    let results = read_results(&out);
+    assert_eq!(
+        results.environment.target,
+        format!("kubeconfig:{}", kubeconfig.display())
+    );
+    // decide started no stand-in of its own.
+    assert!(!out.join("logs/apiserver.log").exists());
+    let ids: Vec<_> = results.runs.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["steady/cached/50", "steady/cached/100", "outage/cached"]
+    );
+    for run in &results.runs[..2] {
+        assert_measured(run);
+        let reviews = run
+            .apiserver_calls
+            .get("tokenreviews")
+            .copied()
+            .unwrap_or(0);
+        let requests = run.load.as_ref().unwrap().latency_us.count;
+        assert!(
+            reviews >= 1 && reviews < requests,
+            "{}: {reviews} for {requests}",
+            run.id
+        );
+    }
+    match &results.runs[2].outcome {
+        RunOutcome::Skipped { reason } => assert!(reason.contains("real cluster"), "{reason}"),
+        other => panic!("outage on a kubeconfig target must be skipped, got {other:?}"),
+    }
+    assert_consistent(&results, &read_html(&out));
+}
