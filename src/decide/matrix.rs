@@ -241,6 +241,10 @@ mod tests {
         let rev = plans.iter().find(|p| p.id == "revocation/mtls").unwrap();
         assert_eq!(rev.credentials, Credentials::ClientCert);
         assert!(rev.needs_crl);
+        assert!(rev.loadtest_args.iter().any(|a| a == "--new-connection"));
+        let sa = plan(&ProfileSpec::of(Profile::Quick), &input(&["cached"]));
+        let sa = sa.iter().find(|p| p.id == "revocation/cached").unwrap();
+        assert!(!sa.loadtest_args.iter().any(|a| a == "--new-connection"));
         assert!(
             plans
                 .iter()

@@ -148,6 +148,16 @@ pub(super) fn revocation(spec: &ProfileSpec, mode: &str, rate: f64) -> RunPlan {
         "--duration".into(),
         secs(window_secs),
     ];
+    if run.needs_crl {
+        // A CRL is consulted only in the TLS handshake: on a keep-alive connection opened before the
+        // revocation a revoked certificate stays accepted until the connection closes. A new
+        // connection per request measures the CRL's own delay (file reload) instead.
+        run.loadtest_args.push("--new-connection".into());
+        run.params.insert(
+            "connection".into(),
+            json!("new connection per request (a CRL applies at the handshake only)"),
+        );
+    }
     run.params.insert("method".into(), json!(method));
     run.params
         .insert("revoke_after_secs".into(), json!(revoke_after_secs));
