@@ -1,5 +1,6 @@
 //! The whole decide run: start the target, set it up, run the matrix, write results.json and decision.html.
 
+use super::in_cluster::{self, Placement};
 use super::matrix::{self, MatrixInput, RunPlan};
 use super::process::{Managed, Spec};
 use super::profile::{Profile, ProfileSpec};
@@ -41,6 +42,8 @@ impl Target {
 pub struct Options {
     pub profile: Profile,
     pub target: Target,
+    /// Local gateway process per run, or the in-cluster Deployment (kubeconfig targets only).
+    pub gateway: Placement,
     pub modes: Vec<String>,
     pub scenarios: Vec<Scenario>,
     pub expected_rps: f64,
@@ -93,7 +96,10 @@ pub async fn decide(opts: Options) -> Result<Finished> {
         environment: environment::gather(&environment::RunInfo {
             profile: spec.name.to_string(),
             time_scale: spec.time_scale,
-            target: opts.target.label(),
+            target: match opts.gateway {
+                Placement::Local => opts.target.label(),
+                Placement::InCluster => format!("{} (gateway in-cluster)", opts.target.label()),
+            },
             pinned: pin.is_some(),
         }),
         settings: Settings {
@@ -207,6 +213,13 @@ async fn run_all(
                         .into(),
             };
             record
+        } else if let Some(reason) = (opts.gateway == Placement::InCluster)
+            .then(|| in_cluster::skip_reason(plan))
+            .flatten()
+        {
+            let mut record = runner::empty_record(plan);
+            record.outcome = RunOutcome::Skipped { reason };
+            record
         } else {
             runner::run(&ctx, plan, &bar).await
         };
@@ -284,5 +297,6 @@ async fn start(
         http,
         ticks_per_sec: super::scrape::clock_ticks_per_sec(),
         pin,
+        placement: opts.gateway,
     })
 }

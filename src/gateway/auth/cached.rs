@@ -30,10 +30,14 @@ impl CachedAuthenticator {
     pub async fn authenticate_token(&self, token: &str) -> Result<Identity, AuthError> {
         let (verdict, hit) = self
             .cache
-            .get_or_review(self.cache_key(token), || unverified_exp(token), || async {
-                let status = self.kube.token_review(token, &self.audiences).await?;
-                Ok(review_outcome(status))
-            })
+            .get_or_review(
+                self.cache_key(token),
+                || unverified_exp(token),
+                || async {
+                    let status = self.kube.token_review(token, &self.audiences).await?;
+                    Ok(review_outcome(status))
+                },
+            )
             .await?;
         self.metrics.cache("token", hit);
         match verdict.outcome {

@@ -175,11 +175,15 @@ mod tests {
             let calls = calls.clone();
             tasks.push(tokio::spawn(async move {
                 cache
-                    .get_or_review([1; 32], || None, || async move {
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        Ok(Ok(Identity::default()))
-                    })
+                    .get_or_review(
+                        [1; 32],
+                        || None,
+                        || async move {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            Ok(Ok(Identity::default()))
+                        },
+                    )
                     .await
                     .unwrap()
                     .1
@@ -195,9 +199,11 @@ mod tests {
         assert_eq!(misses, 1);
 
         let err = cache
-            .get_or_review([2; 32], || None, || async {
-                Err(kube_client::Error::Timeout(Duration::from_secs(1)))
-            })
+            .get_or_review(
+                [2; 32],
+                || None,
+                || async { Err(kube_client::Error::Timeout(Duration::from_secs(1))) },
+            )
             .await;
         assert!(err.is_err());
         let (v, hit) = cache
