@@ -4,6 +4,7 @@
 mod decide_support;
 
 use decide_support::*;
+use gatebench::results::RunOutcome;
 use std::time::Duration;
 
 #[test]
@@ -24,6 +25,64 @@ fn in_cluster_gateway_is_refused_for_the_embedded_target() {
     );
     // Refused before anything started or was written.
     assert!(!out.join("results.json").exists());
+}
+
+/// The stand-in has no apps/v1: each runnable plan fails naming the missing Deployment, and plans
+/// the Deployment cannot serve are skipped with their reason, so the wiring is shown without kind.
+#[test]
+fn without_the_deployment_runs_fail_with_a_hint_and_cert_modes_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("cluster.kubeconfig");
+    let mut apiserver = gatebench();
+    apiserver
+        .args(["apiserver", "--listen", "127.0.0.1:0", "--kubeconfig-out"])
+        .arg(&kubeconfig);
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _apiserver = KillOnDrop(spawn_logged(apiserver, dir.path(), "apiserver"));
+    // The kubeconfig is written atomically once the stand-in accepts connections.
+    wait_until(Duration::from_secs(60), "the stand-in's kubeconfig", || {
+        kubeconfig.exists()
+    });
+
+    let out = dir.path().join("reports");
+    let mut cmd = gatebench();
+    cmd.args(["decide", "--profile", "tiny", "--modes", "cached,mtls"])
+        .args(["--gateway", "in-cluster", "--target"])
+        .arg(format!("kubeconfig:{}", kubeconfig.display()))
+        .arg("--out")
+        .arg(&out);
+    let mut child = spawn_logged(cmd, dir.path(), "decide");
+    let status = wait_with_deadline(&mut child, Duration::from_secs(120), "decide");
+    assert!(!status.success(), "{}", logs(dir.path(), "decide"));
+
+    let results = read_results(&out);
+    assert!(results.environment.target.ends_with("(gateway in-cluster)"));
+    assert_eq!(results.runs.len(), 4);
+    for run in &results.runs {
+        match (&run.outcome, run.mode.as_str()) {
+            (RunOutcome::Failed { error }, "cached") => {
+                assert!(error.contains("apply deploy/ first"), "{}: {error}", run.id)
+            }
+            (RunOutcome::Skipped { reason }, "mtls") => {
+                assert!(reason.contains("client CA"), "{}: {reason}", run.id)
+            }
+            (other, _) => panic!("{}: {other:?}", run.id),
+        }
+    }
+    // No local gateway was started for any run.
+    let logs_dir = std::fs::read_dir(out.join("logs")).unwrap();
+    assert!(
+        !logs_dir
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .any(|name| name.ends_with("-gateway.log")),
+    );
+    assert_consistent(&results, &read_html(&out));
 }
 
 /// Run with a kind cluster made by `gatebench kind up` (image loaded, deploy/ applied) and

@@ -40,6 +40,10 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(
+        "deployment {NAMESPACE}/{DEPLOYMENT} not found: apply deploy/ first (`gatebench kind up` or `kubectl apply -k deploy/`)"
+    )]
+    Missing,
     #[error("patching deployment {NAMESPACE}/{DEPLOYMENT}: {0}")]
     Patch(#[source] kube::Error),
     #[error("reading deployment {NAMESPACE}/{DEPLOYMENT}: {0}")]
@@ -183,7 +187,10 @@ pub async fn deploy(
         &Patch::Strategic(patch_json(args, run_id)),
     )
     .await
-    .map_err(Error::Patch)?;
+    .map_err(|e| match &e {
+        kube::Error::Api(status) if status.code == 404 => Error::Missing,
+        _ => Error::Patch(e),
+    })?;
     let deadline = tokio::time::Instant::now() + ROLLOUT_TIMEOUT;
     loop {
         let current = api.get(DEPLOYMENT).await.map_err(Error::Get)?;
