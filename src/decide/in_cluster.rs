@@ -207,6 +207,40 @@ pub async fn deploy(
     Ok((url, metrics_url))
 }
 
+/// The gateway container's args as the Deployment has them now (to restore after the matrix).
+pub async fn current_args(kube: &kube::Client) -> Result<Vec<String>> {
+    let api: Api<Deployment> = Api::namespaced(kube.clone(), NAMESPACE);
+    let deployment = api.get(DEPLOYMENT).await.map_err(|e| match &e {
+        kube::Error::Api(status) if status.code == 404 => Error::Missing,
+        _ => Error::Get(e),
+    })?;
+    Ok(container_args(&deployment))
+}
+
+fn container_args(deployment: &Deployment) -> Vec<String> {
+    deployment
+        .spec
+        .template
+        .spec
+        .as_ref()
+        .and_then(|pod| pod.containers.iter().find(|c| c.name == CONTAINER))
+        .and_then(|c| c.args.clone())
+        .unwrap_or_default()
+}
+
+/// Puts `args` back without waiting for the rollout: nothing is measured after it.
+pub async fn restore(kube: &kube::Client, args: &[String]) -> Result<()> {
+    let api: Api<Deployment> = Api::namespaced(kube.clone(), NAMESPACE);
+    api.patch(
+        DEPLOYMENT,
+        &PatchParams::default(),
+        &Patch::Strategic(patch_json(args, "restored")),
+    )
+    .await
+    .map(|_| ())
+    .map_err(Error::Patch)
+}
+
 async fn wait_ready(http: &reqwest::Client, url: &str) -> Result<()> {
     let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
     loop {

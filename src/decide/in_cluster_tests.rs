@@ -174,3 +174,21 @@ fn metrics_url_is_the_base_the_scraper_extends() {
     assert_eq!(api, "http://127.0.0.1:30080");
     assert_eq!(metrics, "http://127.0.0.1:30090");
 }
+
+#[test]
+fn container_args_are_read_from_the_gateway_container() {
+    let mut d = deployment(1, None);
+    assert!(container_args(&d).is_empty());
+    let manifest = include_str!("../../deploy/gateway-deployment.yaml");
+    d = serde_yaml_ng::from_str(manifest).unwrap();
+    let args = container_args(&d);
+    assert_eq!(args.first().map(String::as_str), Some("gateway"));
+    assert!(args.contains(&"--auth=cached".to_string()), "{args:?}");
+    // The manifest's pod flags are the ones the patch puts back.
+    for flag in POD_ARGS {
+        assert!(
+            args.contains(&flag.to_string()),
+            "{flag} missing from {args:?}"
+        );
+    }
+}

@@ -201,6 +201,11 @@ async fn run_all(
             return;
         }
     };
+    // Put the Deployment back as deploy/ left it once the matrix ends (not on Ctrl-C).
+    let original_args = match opts.gateway {
+        Placement::InCluster => in_cluster::current_args(&ctx.kube).await.ok(),
+        Placement::Local => None,
+    };
     let total = plans.len();
     for (i, plan) in plans.iter().enumerate() {
         let index = i + 1;
@@ -229,6 +234,11 @@ async fn run_all(
         if let Err(e) = output::write_results(dirs, results) {
             eprintln!("warning: could not save intermediate results: {e}");
         }
+    }
+    if let Some(args) = original_args.filter(|a| !a.is_empty())
+        && let Err(e) = in_cluster::restore(&ctx.kube, &args).await
+    {
+        eprintln!("warning: could not restore the in-cluster gateway's args: {e}");
     }
     if let Some(apiserver) = apiserver {
         apiserver.stop(Duration::from_secs(5)).await;
