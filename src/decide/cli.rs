@@ -1,5 +1,6 @@
 //! Command-line entry point of `gatebench decide`.
 
+use super::in_cluster::Placement;
 use super::matrix::ALL_MODES;
 use super::orchestrate::{self, Options, Target};
 use super::profile::Profile;
@@ -16,6 +17,10 @@ pub struct Args {
     /// (PATH defaults to $KUBECONFIG or ~/.kube/config).
     #[arg(long, default_value = "embedded")]
     pub target: String,
+    /// `local` runs a gateway process per run; `in-cluster` patches and restarts the
+    /// `gatebench-gateway` Deployment of deploy/ (needs `--target kubeconfig[:PATH]`).
+    #[arg(long, value_enum, default_value = "local")]
+    pub gateway: Placement,
     /// Gateway auth modes to measure, comma separated.
     #[arg(
         long,
@@ -83,6 +88,16 @@ fn parse_scenario(name: &str) -> anyhow::Result<Scenario> {
         })
 }
 
+/// The in-cluster gateway is the Deployment of deploy/: there is none next to the stand-in.
+fn check_placement(target: &Target, gateway: Placement) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        gateway == Placement::Local || matches!(target, Target::Kubeconfig(_)),
+        "--gateway in-cluster needs --target kubeconfig[:PATH] (a cluster with deploy/ applied); \
+         the embedded stand-in has no Deployments"
+    );
+    Ok(())
+}
+
 pub async fn run(args: Args) -> anyhow::Result<()> {
     for mode in &args.modes {
         anyhow::ensure!(
@@ -95,9 +110,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         args.expected_rps > 0.0 && args.growth_rps > 0.0,
         "--expected-rps and --growth-rps must be positive"
     );
+    let target = parse_target(&args.target)?;
+    check_placement(&target, args.gateway)?;
     let options = Options {
         profile: args.profile,
-        target: parse_target(&args.target)?,
+        target,
+        gateway: args.gateway,
         modes: args.modes,
         scenarios: args
             .scenarios
@@ -150,6 +168,16 @@ mod tests {
         ));
         assert!(parse_target("kubeconfig:").is_err());
         assert!(parse_target("kind").is_err());
+    }
+
+    #[test]
+    fn in_cluster_gateway_needs_a_kubeconfig_target() {
+        let kc = Target::Kubeconfig(PathBuf::from("/tmp/kc"));
+        assert!(check_placement(&kc, Placement::InCluster).is_ok());
+        assert!(check_placement(&kc, Placement::Local).is_ok());
+        assert!(check_placement(&Target::Embedded, Placement::Local).is_ok());
+        let err = check_placement(&Target::Embedded, Placement::InCluster).unwrap_err();
+        assert!(err.to_string().contains("--target kubeconfig"), "{err}");
     }
 
     #[test]

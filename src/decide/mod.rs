@@ -5,6 +5,7 @@ pub mod binaries;
 pub mod cli;
 pub mod criterion;
 pub mod environment;
+pub mod in_cluster;
 pub mod matrix;
 pub mod orchestrate;
 pub mod output;

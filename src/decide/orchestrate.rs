@@ -1,5 +1,6 @@
 //! The whole decide run: start the target, set it up, run the matrix, write results.json and decision.html.
 
+use super::in_cluster::{self, Placement};
 use super::matrix::{self, MatrixInput, RunPlan};
 use super::process::{Managed, Spec};
 use super::profile::{Profile, ProfileSpec};
@@ -41,6 +42,8 @@ impl Target {
 pub struct Options {
     pub profile: Profile,
     pub target: Target,
+    /// Local gateway process per run, or the in-cluster Deployment (kubeconfig targets only).
+    pub gateway: Placement,
     pub modes: Vec<String>,
     pub scenarios: Vec<Scenario>,
     pub expected_rps: f64,
@@ -93,7 +96,10 @@ pub async fn decide(opts: Options) -> Result<Finished> {
         environment: environment::gather(&environment::RunInfo {
             profile: spec.name.to_string(),
             time_scale: spec.time_scale,
-            target: opts.target.label(),
+            target: match opts.gateway {
+                Placement::Local => opts.target.label(),
+                Placement::InCluster => format!("{} (gateway in-cluster)", opts.target.label()),
+            },
             pinned: pin.is_some(),
         }),
         settings: Settings {
@@ -195,6 +201,11 @@ async fn run_all(
             return;
         }
     };
+    // Put the Deployment back as deploy/ left it once the matrix ends (not on Ctrl-C).
+    let original_args = match opts.gateway {
+        Placement::InCluster => in_cluster::current_args(&ctx.kube).await.ok(),
+        Placement::Local => None,
+    };
     let total = plans.len();
     for (i, plan) in plans.iter().enumerate() {
         let index = i + 1;
@@ -207,6 +218,13 @@ async fn run_all(
                         .into(),
             };
             record
+        } else if let Some(reason) = (opts.gateway == Placement::InCluster)
+            .then(|| in_cluster::skip_reason(plan))
+            .flatten()
+        {
+            let mut record = runner::empty_record(plan);
+            record.outcome = RunOutcome::Skipped { reason };
+            record
         } else {
             runner::run(&ctx, plan, &bar).await
         };
@@ -216,6 +234,11 @@ async fn run_all(
         if let Err(e) = output::write_results(dirs, results) {
             eprintln!("warning: could not save intermediate results: {e}");
         }
+    }
+    if let Some(args) = original_args.filter(|a| !a.is_empty())
+        && let Err(e) = in_cluster::restore(&ctx.kube, &args).await
+    {
+        eprintln!("warning: could not restore the in-cluster gateway's args: {e}");
     }
     if let Some(apiserver) = apiserver {
         apiserver.stop(Duration::from_secs(5)).await;
@@ -284,5 +307,6 @@ async fn start(
         http,
         ticks_per_sec: super::scrape::clock_ticks_per_sec(),
         pin,
+        placement: opts.gateway,
     })
 }

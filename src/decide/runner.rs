@@ -1,5 +1,6 @@
 //! One scenario run: a fresh gateway, metrics before, the `loadtest` child, metrics after, a `RunRecord`.
 
+use super::in_cluster::{self, Placement};
 use super::matrix::{Credentials, RunPlan};
 use super::process::{Managed, Spec};
 use super::progress::RunBar;
@@ -30,6 +31,14 @@ pub struct Context {
     pub ticks_per_sec: f64,
     /// (gateway CPU, loadtest CPU) when pinning.
     pub pin: Option<(usize, usize)>,
+    /// Where the gateway runs.
+    pub placement: Placement,
+}
+
+/// The run's gateway: a local process (whose CPU time /proc shows) or the in-cluster Deployment.
+enum Gateway {
+    Local { process: Box<Managed>, pid: u32 },
+    InCluster,
 }
 
 fn slug(id: &str) -> String {
@@ -82,29 +91,31 @@ async fn run_inner(
     if let Some(crl) = &crl {
         ctx.prepared.empty_crl(crl).map_err(|e| e.to_string())?;
     }
-    let mut spec = Spec::new(
-        "gateway",
-        &ctx.gatebench,
-        gateway_args(ctx, plan, crl.as_deref()),
-        gateway_log,
-    );
-    if let Some((cpu, _)) = ctx.pin {
-        spec = spec.env(PIN_CPU_ENV, cpu.to_string());
-    }
-    let (mut gateway, listening) = Managed::start_listening(&spec, GATEWAY_START_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
-    let url = json_str(&listening, "url")?;
-    let metrics_url = listening
-        .get("metrics_url")
-        .and_then(|v| v.as_str())
-        .unwrap_or(&url)
-        .to_string();
-    let gateway_pid = gateway.pid().ok_or("gateway exited right after start")?;
+    let (mut gateway, url, metrics_url) = match ctx.placement {
+        Placement::Local => start_local(ctx, plan, crl.as_deref(), gateway_log).await?,
+        Placement::InCluster => {
+            bar.message("rolling out the in-cluster gateway");
+            let args = in_cluster::in_cluster_args(&gateway_args(ctx, plan, None));
+            let run_id = format!("{}-{}", slug(&plan.id), uuid::Uuid::new_v4().simple());
+            let (url, metrics_url) = in_cluster::deploy(&ctx.kube, &ctx.http, &args, &run_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            record.params.insert(
+                "gateway_cpu".into(),
+                serde_json::json!("not measured (in-cluster)"),
+            );
+            (Gateway::InCluster, url, metrics_url)
+        }
+    };
 
     let api_before = api_counters(ctx).await?;
     let gw_before = gateway_counters(ctx, &metrics_url).await?;
-    let cpu_before = scrape::cpu_secs(gateway_pid, ctx.ticks_per_sec).map_err(|e| e.to_string())?;
+    let cpu_before = match &gateway {
+        Gateway::Local { pid, .. } => {
+            scrape::cpu_secs(*pid, ctx.ticks_per_sec).map_err(|e| e.to_string())?
+        }
+        Gateway::InCluster => 0.0,
+    };
 
     bar.message("load running");
     bar.window_started();
@@ -123,7 +134,11 @@ async fn run_inner(
     let status = load.wait(budget).await;
 
     bar.message("scraping");
-    if gateway.exit_status().is_some() {
+    let exited = match &mut gateway {
+        Gateway::Local { process, .. } => process.exit_status().is_some(),
+        Gateway::InCluster => false,
+    };
+    if exited {
         if plan.needs_stand_in {
             set_faults(&ctx.kube, &serde_json::json!({})).await?;
         }
@@ -132,14 +147,19 @@ async fn run_inner(
             gateway_log.display()
         ));
     }
-    let cpu_after = scrape::cpu_secs(gateway_pid, ctx.ticks_per_sec);
+    let cpu_after = match &gateway {
+        Gateway::Local { pid, .. } => scrape::cpu_secs(*pid, ctx.ticks_per_sec),
+        Gateway::InCluster => Ok(cpu_before),
+    };
     let gw_after = gateway_counters(ctx, &metrics_url).await;
     let api_after = api_counters(ctx).await;
     if plan.needs_stand_in {
         // Later runs must not inherit this run's faults, whatever happened to loadtest.
         set_faults(&ctx.kube, &serde_json::json!({})).await?;
     }
-    gateway.stop(Duration::from_secs(5)).await;
+    if let Gateway::Local { process, .. } = gateway {
+        process.stop(Duration::from_secs(5)).await;
+    }
 
     let (calls, throttled) = api_after?.since(&api_before);
     record.apiserver_calls = calls;
@@ -174,6 +194,41 @@ async fn run_inner(
         }
     };
     Ok(())
+}
+
+async fn start_local(
+    ctx: &Context,
+    plan: &RunPlan,
+    crl: Option<&Path>,
+    gateway_log: &Path,
+) -> Result<(Gateway, String, String), String> {
+    let mut spec = Spec::new(
+        "gateway",
+        &ctx.gatebench,
+        gateway_args(ctx, plan, crl),
+        gateway_log,
+    );
+    if let Some((cpu, _)) = ctx.pin {
+        spec = spec.env(PIN_CPU_ENV, cpu.to_string());
+    }
+    let (process, listening) = Managed::start_listening(&spec, GATEWAY_START_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = json_str(&listening, "url")?;
+    let metrics_url = listening
+        .get("metrics_url")
+        .and_then(|v| v.as_str())
+        .unwrap_or(&url)
+        .to_string();
+    let pid = process.pid().ok_or("gateway exited right after start")?;
+    Ok((
+        Gateway::Local {
+            process: Box::new(process),
+            pid,
+        },
+        url,
+        metrics_url,
+    ))
 }
 
 fn json_str(value: &serde_json::Value, key: &str) -> Result<String, String> {
