@@ -362,7 +362,7 @@ pub struct Environment {
     pub profile: String,
     /// Real seconds per run second for TTLs: 1.0 = real time; 10.0 = a 300 s TTL ran as 30 s.
     pub time_scale: f64,
-    /// "embedded" or "kubeconfig:PATH".
+    /// "embedded" or "kubeconfig:PATH", with " (gateway in-cluster)" when the gateway ran in the cluster.
     pub target: String,
     pub command_line: String,
     pub started_at: String,
