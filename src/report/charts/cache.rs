@@ -1,7 +1,7 @@
 //! Charts about API-server load: auth API calls per mode and rate, and token-cache hit ratio
 //! against identity churn.
 
-use super::{Chart, de, empty, font, log_range, mode_color, render};
+use super::{Chart, de, draw_legend, empty, font, log_range, mode_color, render};
 use crate::report::{figures, numfmt};
 use crate::results::{Results, Scenario};
 use plotters::prelude::*;
@@ -85,14 +85,7 @@ pub fn api_calls(results: &Results) -> Chart {
                     .draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())))
                     .map_err(de)?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font(font(12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-                .map_err(de)
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
         })
     };
     Chart {
@@ -168,14 +161,7 @@ pub fn hit_ratio_vs_churn(results: &Results) -> Chart {
                     .draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())))
                     .map_err(de)?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerLeft)
-                .label_font(font(12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-                .map_err(de)
+            draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)
         })
     };
     Chart {

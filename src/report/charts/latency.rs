@@ -1,6 +1,6 @@
 //! Latency charts: the percentile spectrum per mode and p99 against offered rate.
 
-use super::{Chart, RunHistograms, de, empty, font, log_range, mode_color, render};
+use super::{Chart, RunHistograms, de, draw_legend, empty, font, log_range, mode_color, render};
 use crate::report::{figures, numfmt};
 use crate::results::{Results, Scenario};
 use hdrhistogram::Histogram;
@@ -151,14 +151,7 @@ pub fn spectrum_with(results: &Results, histograms: &RunHistograms) -> Chart {
                     .draw_series(dots.iter().map(|p| Circle::new(*p, 3, color.filled())))
                     .map_err(de)?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font(font(12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-                .map_err(de)
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
         })
     };
     Chart {
@@ -286,14 +279,7 @@ pub fn p99_vs_rps(results: &Results) -> Chart {
                     )
                     .map_err(de)?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font(font(12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-                .map_err(de)
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)
         })
     };
     Chart {

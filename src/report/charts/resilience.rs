@@ -1,7 +1,7 @@
 //! Charts about failure behaviour: revocation delay per mode and availability across an
 //! API-server outage.
 
-use super::{Chart, de, empty, font, mode_color, render};
+use super::{Chart, de, draw_legend, empty, font, mode_color, render};
 use crate::report::{figures, numfmt};
 use crate::results::{Results, Scenario};
 use plotters::prelude::*;
@@ -195,14 +195,7 @@ pub fn availability(results: &Results) -> Chart {
                         PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                     });
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerLeft)
-                .label_font(font(12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()
-                .map_err(de)
+            draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)
         })
     };
     Chart {

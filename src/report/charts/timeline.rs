@@ -1,7 +1,7 @@
 //! API-server auth calls over time, drawn when runs carry a per-interval timeline
 //! (`params.apiserver_calls_timeline`); otherwise the per-rate chart stands in.
 
-use super::{Chart, de, font, log_range, mode_color, render};
+use super::{Chart, de, draw_legend, font, log_range, mode_color, render};
 use crate::report::figures;
 use crate::results::{Results, Scenario};
 use plotters::prelude::*;
@@ -88,14 +88,7 @@ pub(super) fn api_calls_over_time(results: &Results) -> Option<Chart> {
                     PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(font(12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(de)
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)
     });
     Some(Chart {
         title,
