@@ -4,23 +4,9 @@
 use gatebench::results::GeneratorLimit;
 use std::time::{Duration, Instant};
 
-/// Linux reports /proc times in USER_HZ, which the kernel ABI fixes at 100 per second.
-const USER_HZ: f64 = 100.0;
-
 /// Process CPU seconds (user + system) so far, if /proc is readable.
 pub fn process_cpu_secs() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    parse_cpu_secs(&stat)
-}
-
-fn parse_cpu_secs(stat: &str) -> Option<f64> {
-    // The command name (field 2) may contain spaces; fields after its closing ')' are fixed.
-    let after = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 overall, i.e. 12 and 13 after the name.
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / USER_HZ)
+    gatebench::procstat::self_cpu_secs()
 }
 
 /// CPUs this process may run on (honours affinity, e.g. GATEBENCH_PIN_CPU).
@@ -105,13 +91,6 @@ pub fn judge(o: Observed) -> GeneratorLimit {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_proc_stat_with_spaces_in_name() {
-        let stat = "1234 (load test) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 8 0 100 0 0";
-        assert_eq!(parse_cpu_secs(stat), Some(3.0));
-        assert!(process_cpu_secs().is_some());
-    }
 
     #[test]
     fn cpu_window_sees_busy_work() {

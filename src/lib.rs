@@ -8,6 +8,7 @@ pub mod gateway;
 pub mod kind;
 pub mod kubesetup;
 pub mod pki;
+pub mod procstat;
 pub mod promtext;
 pub mod report;
 pub mod results;

@@ -305,7 +305,6 @@ async fn start(
         prepared,
         ttl_args: spec.gateway_ttl_args(),
         http,
-        ticks_per_sec: super::scrape::clock_ticks_per_sec(),
         pin,
         placement: opts.gateway,
     })

@@ -28,7 +28,6 @@ pub struct Context {
     /// Gateway flags that scale TTLs to the profile.
     pub ttl_args: Vec<String>,
     pub http: reqwest::Client,
-    pub ticks_per_sec: f64,
     /// (gateway CPU, loadtest CPU) when pinning.
     pub pin: Option<(usize, usize)>,
     /// Where the gateway runs.
@@ -111,9 +110,7 @@ async fn run_inner(
     let api_before = api_counters(ctx).await?;
     let gw_before = gateway_counters(ctx, &metrics_url).await?;
     let cpu_before = match &gateway {
-        Gateway::Local { pid, .. } => {
-            scrape::cpu_secs(*pid, ctx.ticks_per_sec).map_err(|e| e.to_string())?
-        }
+        Gateway::Local { pid, .. } => scrape::cpu_secs(*pid).map_err(|e| e.to_string())?,
         Gateway::InCluster => 0.0,
     };
 
@@ -148,7 +145,7 @@ async fn run_inner(
         ));
     }
     let cpu_after = match &gateway {
-        Gateway::Local { pid, .. } => scrape::cpu_secs(*pid, ctx.ticks_per_sec),
+        Gateway::Local { pid, .. } => scrape::cpu_secs(*pid),
         Gateway::InCluster => Ok(cpu_before),
     };
     let gw_after = gateway_counters(ctx, &metrics_url).await;

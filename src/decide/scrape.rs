@@ -170,36 +170,12 @@ pub async fn scrape_gateway(http: &reqwest::Client, metrics_url: &str) -> Result
     Ok(Scrape::parse(&text)?)
 }
 
-/// Clock ticks per second for /proc times; `getconf CLK_TCK` once, 100 (Linux's USER_HZ) otherwise.
-pub fn clock_ticks_per_sec() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|t| *t > 0.0)
-        .unwrap_or(100.0)
-}
-
 /// User + system CPU seconds a process has used so far.
-pub fn cpu_secs(pid: u32, ticks_per_sec: f64) -> Result<f64> {
-    let err = |reason: String| Error::ProcStat { pid, reason };
-    let stat =
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| err(e.to_string()))?;
-    parse_cpu_ticks(&stat)
-        .map(|ticks| ticks / ticks_per_sec)
-        .ok_or_else(|| err("unexpected format".into()))
-}
-
-/// utime + stime (fields 14 and 15) of a /proc/PID/stat line; the command name may hold spaces.
-fn parse_cpu_ticks(stat: &str) -> Option<f64> {
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // after_name starts at field 3 (state), so utime (14) is index 11.
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
+pub fn cpu_secs(pid: u32) -> Result<f64> {
+    crate::procstat::pid_cpu_secs(pid).ok_or_else(|| Error::ProcStat {
+        pid,
+        reason: "not readable or unexpected format".into(),
+    })
 }
 
 #[cfg(test)]
@@ -258,10 +234,8 @@ apiserver_request_total{verb="get",resource="",subresource="",code="200"} 20
     }
 
     #[test]
-    fn cpu_ticks_from_proc_stat() {
-        let line = "1234 (tokio runtime) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 8 0 100 0 0";
-        assert_eq!(parse_cpu_ticks(line), Some(300.0));
-        let own = cpu_secs(std::process::id(), clock_ticks_per_sec()).unwrap();
-        assert!(own >= 0.0);
+    fn cpu_secs_of_this_process() {
+        assert!(cpu_secs(std::process::id()).unwrap() >= 0.0);
+        assert!(cpu_secs(u32::MAX).is_err());
     }
 }
