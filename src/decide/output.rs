@@ -69,11 +69,14 @@ pub fn write_results(dirs: &Dirs, results: &Results) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Writes results.json and the rendered decision.html; returns both paths.
+/// Writes results.json and the rendered decision.html; returns both paths. The page is rendered
+/// exactly as `gatebench report` re-renders it: with each run's interval log, so the latency
+/// spectrum shows whole distributions rather than only the summary percentiles.
 pub fn write_all(dirs: &Dirs, results: &Results) -> Result<(PathBuf, PathBuf)> {
     let results_path = write_results(dirs, results)?;
     let html_path = dirs.html_path();
-    write_atomic(&html_path, crate::report::render_html(results).as_bytes())?;
+    let html = crate::report::render_html_from_dir(results, &dirs.root);
+    write_atomic(&html_path, html.as_bytes())?;
     Ok((results_path, html_path))
 }
 

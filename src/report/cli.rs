@@ -47,13 +47,9 @@ fn render(results_path: &Path, out: &Path) -> anyhow::Result<()> {
         );
     }
     let results_dir = results_path.parent().unwrap_or(Path::new("."));
-    let (histograms, problems) = super::histograms::load_histograms(&results, results_dir);
-    for problem in &problems {
-        tracing::warn!("{problem}; that run's spectrum uses its summary percentiles");
-    }
     write(
         out,
-        super::render_html_with(&results, &histograms).as_bytes(),
+        super::render_html_from_dir(&results, results_dir).as_bytes(),
     )?;
     let v = super::verdict(&results);
     println!("{}", v.sentence);

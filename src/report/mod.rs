@@ -18,6 +18,20 @@ pub mod verdict;
 pub use html::{render_html, render_html_with};
 pub use verdict::{Branch, Verdict, verdict};
 
+/// Renders the report with each run's interval log, looked up from `results_dir`, so the latency
+/// spectrum shows whole distributions; a run whose log is missing falls back to its summary
+/// percentiles, with a warning. Both `decide` and `gatebench report` render through this.
+pub fn render_html_from_dir(
+    results: &crate::results::Results,
+    results_dir: &std::path::Path,
+) -> String {
+    let (histograms, problems) = histograms::load_histograms(results, results_dir);
+    for problem in &problems {
+        tracing::warn!("{problem}; that run's spectrum uses its summary percentiles");
+    }
+    render_html_with(results, &histograms)
+}
+
 /// Errors of the report area (file layer and merging; rendering itself cannot fail).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
