@@ -1,7 +1,6 @@
 //! SubjectAccessReview through every binding kind, wildcards and resourceNames; callers need RBAC too.
 
-#[path = "apiserver_common/mod.rs"]
-mod common;
+use crate::apiserver_common as common;
 
 use common::{resource_attributes as attrs, sar};
 use gatebench::kubesetup::{self, RbacSetup};

@@ -1,7 +1,7 @@
 //! Protocol and lifecycle: HTTP/2 on the plain listener, in-flight requests finishing during graceful shutdown.
 
-mod gateway_cluster;
-mod gateway_support;
+use crate::gateway_cluster;
+use crate::gateway_support;
 
 use std::time::Duration;
 

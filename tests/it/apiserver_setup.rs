@@ -1,7 +1,6 @@
 //! The setup flow through kube over real sockets, and every way a token review must fail.
 
-#[path = "apiserver_common/mod.rs"]
-mod common;
+use crate::apiserver_common as common;
 
 use std::time::Duration;
 

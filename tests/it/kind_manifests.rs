@@ -2,7 +2,7 @@
 //! k8s-openapi type, the kustomization covers them, and the Service, the gateway pods and
 //! kind-config.yaml's port mappings agree.
 
-mod kind_support;
+use crate::kind_support;
 
 use gatebench::kind::manifests::{Manifest, yaml_files};
 use gatebench::kind::plan;

@@ -1,7 +1,7 @@
 //! End to end: `gatebench decide` on the tiny profile starts the stand-in, gateways and loadtest,
 //! and writes a results.json and decision.html that agree and carry measured values.
 
-mod decide_support;
+use crate::decide_support;
 
 use decide_support::*;
 use gatebench::results::RunOutcome;

@@ -2,7 +2,7 @@
 //! the load Job's target and token-minting rights, the Dockerfile's binaries and user, and the
 //! kube-apiserver flags kind-config.yaml sets for both kubeadm config versions.
 
-mod kind_support;
+use crate::kind_support;
 
 use gatebench::kind::manifests::Manifest;
 use gatebench::kind::{job, plan};

@@ -1,7 +1,7 @@
 //! mtls and hybrid against the stand-in: certificate identities authorized through a (cached) SAR.
 
-mod gateway_cluster;
-mod gateway_support;
+use crate::gateway_cluster;
+use crate::gateway_support;
 
 use gatebench::gateway::AuthMode;
 use gatebench::kubesetup;

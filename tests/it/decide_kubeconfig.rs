@@ -1,7 +1,7 @@
 //! `gatebench decide --target kubeconfig:PATH` against a separately started stand-in: the real-cluster
 //! code path (set-up through the API, API calls from the cluster's /metrics, fault scenarios skipped).
 
-mod decide_support;
+use crate::decide_support;
 
 use decide_support::*;
 use gatebench::results::RunOutcome;

@@ -1,7 +1,7 @@
 //! Exact API-server call counts per auth mode, read from the stand-in's /metrics.
 
-mod gateway_cluster;
-mod gateway_support;
+use crate::gateway_cluster;
+use crate::gateway_support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! `gatebench report --merge`: three loadtest outputs merged through the real binary and
 //! compared with one histogram of all samples; and `gatebench report` re-rendering results.json.
 
-mod report_fixtures;
+use crate::report_fixtures;
 
 use gatebench::report::merge::{HistogramLog, read_interval_log, write_interval_log};
 use gatebench::results::{GeneratorLimit, LoadSummary, SecondSample};

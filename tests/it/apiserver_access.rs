@@ -1,7 +1,6 @@
 //! Access control of callers (401/403) and REST semantics of stored objects, through kube and raw HTTPS.
 
-#[path = "apiserver_common/mod.rs"]
-mod common;
+use crate::apiserver_common as common;
 
 use gatebench::kubesetup;
 use k8s_openapi::api::authentication::v1::TokenReview;

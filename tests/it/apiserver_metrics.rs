@@ -1,7 +1,6 @@
 //! `/metrics` counts exactly the API calls made, by verb, resource, subresource and code.
 
-#[path = "apiserver_common/mod.rs"]
-mod common;
+use crate::apiserver_common as common;
 
 use gatebench::apiserver::FaultConfig;
 use gatebench::kubesetup;

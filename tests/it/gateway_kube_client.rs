@@ -1,7 +1,7 @@
 //! The gateway's API client against an unreachable API server: no hidden retries, opt-in retries,
 //! client-side throttling that waits (and is reported) instead of failing.
 
-mod gateway_support;
+use crate::gateway_support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The decision page: well-formed, self-contained, escaped, every chart a non-empty SVG, and
 //! nothing dropped silently.
 
-mod report_fixtures;
+use crate::report_fixtures;
 
 use gatebench::report::{charts, claims, render_html};
 use gatebench::results::{Results, RunOutcome};

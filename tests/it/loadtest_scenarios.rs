@@ -1,7 +1,7 @@
 //! Each loadtest scenario once, briefly, against the real `gatebench apiserver` and
 //! `gatebench gateway` processes: the summary has its fields with plausible, checked values.
 
-mod loadtest_support;
+use crate::loadtest_support;
 
 use loadtest_support::{Cluster, assert_common, loadtest};
 

@@ -1,6 +1,6 @@
 //! `decide` fails loudly and still writes its outputs when it cannot run anything.
 
-mod decide_support;
+use crate::decide_support;
 
 use decide_support::*;
 use gatebench::results::RunOutcome;

@@ -1,6 +1,6 @@
 //! Gateway HTTP behaviour without an API server (`--auth none`): routes, bad input, dedup, limits, shutdown.
 
-mod gateway_support;
+use crate::gateway_support;
 
 use std::time::Duration;
 

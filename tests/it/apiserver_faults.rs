@@ -1,7 +1,6 @@
 //! Each injected fault observably happens: in-flight and QPS 429s, outages (503, hang, reset), latency, errors.
 
-#[path = "apiserver_common/mod.rs"]
-mod common;
+use crate::apiserver_common as common;
 
 use std::time::{Duration, Instant};
 

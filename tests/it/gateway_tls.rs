@@ -1,7 +1,7 @@
 //! TLS-layer behaviour of the mtls and hybrid modes that needs no API server: who gets through the handshake,
 //! CRL reload, and fail-closed 503 when the SAR cannot be made.
 
-mod gateway_support;
+use crate::gateway_support;
 
 use std::time::Duration;
 

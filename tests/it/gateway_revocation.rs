@@ -1,7 +1,7 @@
 //! Revocation and outages: deleted ServiceAccounts per mode, fail-closed 503 that is never cached, 401/403.
 
-mod gateway_cluster;
-mod gateway_support;
+use crate::gateway_cluster;
+use crate::gateway_support;
 
 use std::time::{Duration, Instant};
 

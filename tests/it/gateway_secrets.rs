@@ -1,7 +1,7 @@
 //! The bearer token never shows up in the gateway's logs, /metrics or response bodies (real binary, debug logs).
 
-mod gateway_cluster;
-mod gateway_support;
+use crate::gateway_cluster;
+use crate::gateway_support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

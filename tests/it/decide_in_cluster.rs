@@ -1,7 +1,7 @@
 //! `gatebench decide --gateway in-cluster`: refused without a cluster; against a kind cluster with
 //! deploy/ applied (ignored here: the embedded stand-in serves no apps/v1 Deployments).
 
-mod decide_support;
+use crate::decide_support;
 
 use decide_support::*;
 use gatebench::results::RunOutcome;

@@ -1,6 +1,6 @@
 //! Verdict branches on fixtures that sit exactly on each threshold.
 
-mod report_fixtures;
+use crate::report_fixtures;
 
 use gatebench::report::{Branch, verdict};
 use gatebench::results::{RunOutcome, Scenario};

@@ -2,7 +2,7 @@
 //! assert performance). Run in release, gateway pinned to CPU 0 and loadtest to CPU 1:
 //! `cargo test --release --test loadtest_ceiling -- --ignored --nocapture --test-threads 1`
 
-mod loadtest_support;
+use crate::loadtest_support;
 
 use loadtest_support::{Cluster, assert_common, loadtest_pinned};
 

@@ -1,0 +1,9 @@
+//! Measurements of the harness itself (latency accuracy, generator ceiling, stand-in throughput): kept
+//! in their own binary so the functional tests never share the cores with them.
+
+#[path = "../support/loadtest_support.rs"]
+mod loadtest_support;
+
+mod apiserver_throughput;
+mod loadtest_ceiling;
+mod loadtest_measurement;
