@@ -7,6 +7,7 @@ pub mod decide;
 pub mod gateway;
 pub mod kind;
 pub mod kubesetup;
+pub mod loadtest;
 pub mod pki;
 pub mod procstat;
 pub mod promtext;
