@@ -3,6 +3,7 @@
 
 pub mod affinity;
 pub mod apiserver;
+pub mod counters;
 pub mod decide;
 pub mod gateway;
 pub mod kind;
@@ -13,4 +14,5 @@ pub mod procstat;
 pub mod promtext;
 pub mod report;
 pub mod results;
+pub mod stats;
 pub mod tls;

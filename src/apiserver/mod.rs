@@ -4,6 +4,7 @@ mod bootstrap;
 mod certs;
 pub mod cli;
 mod discovery;
+pub mod fault_admin;
 pub mod faults;
 mod handlers;
 pub mod kubeconfig;

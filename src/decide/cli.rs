@@ -1,9 +1,9 @@
 //! Command-line entry point of `gatebench decide`.
 
 use super::in_cluster::Placement;
-use super::matrix::ALL_MODES;
 use super::orchestrate::{self, Options, Target};
 use super::profile::Profile;
+use crate::gateway::AuthMode;
 use crate::results::Scenario;
 use std::path::PathBuf;
 
@@ -24,13 +24,14 @@ pub struct Args {
     /// Gateway auth modes to measure, comma separated.
     #[arg(
         long,
+        value_enum,
         value_delimiter = ',',
         default_value = "none,tokenreview,cached,jwks,mtls,hybrid"
     )]
-    pub modes: Vec<String>,
+    pub modes: Vec<AuthMode>,
     /// Scenarios to run, comma separated (default: all of the profile).
-    #[arg(long, value_delimiter = ',')]
-    pub scenarios: Vec<String>,
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub scenarios: Vec<Scenario>,
     /// Today's load, requests per second: the verdict's first yardstick.
     #[arg(long, default_value_t = 100.0)]
     pub expected_rps: f64,
@@ -78,14 +79,13 @@ fn default_kubeconfig() -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from(home).join(".kube").join("config"))
 }
 
-fn parse_scenario(name: &str) -> anyhow::Result<Scenario> {
-    Scenario::ALL
-        .into_iter()
-        .find(|s| s.as_str() == name)
-        .ok_or_else(|| {
-            let all: Vec<_> = Scenario::ALL.iter().map(|s| s.as_str()).collect();
-            anyhow::anyhow!("unknown scenario `{name}`; one of {}", all.join(", "))
-        })
+/// `paired` is how steady runs, not a scenario of its own.
+fn check_scenarios(scenarios: &[Scenario]) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !scenarios.contains(&Scenario::Paired),
+        "`paired` is how decide runs `steady` (every mode interleaved); ask for `steady`"
+    );
+    Ok(())
 }
 
 /// The in-cluster gateway is the Deployment of deploy/: there is none next to the stand-in.
@@ -99,13 +99,7 @@ fn check_placement(target: &Target, gateway: Placement) -> anyhow::Result<()> {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    for mode in &args.modes {
-        anyhow::ensure!(
-            ALL_MODES.contains(&mode.as_str()),
-            "unknown mode `{mode}`; one of {}",
-            ALL_MODES.join(", ")
-        );
-    }
+    check_scenarios(&args.scenarios)?;
     anyhow::ensure!(
         args.expected_rps > 0.0 && args.growth_rps > 0.0,
         "--expected-rps and --growth-rps must be positive"
@@ -117,11 +111,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         target,
         gateway: args.gateway,
         modes: args.modes,
-        scenarios: args
-            .scenarios
-            .iter()
-            .map(|s| parse_scenario(s))
-            .collect::<anyhow::Result<_>>()?,
+        scenarios: args.scenarios,
         expected_rps: args.expected_rps,
         growth_rps: args.growth_rps,
         slo_p99_us: args.slo_p99_us,
@@ -181,8 +171,9 @@ mod tests {
     }
 
     #[test]
-    fn scenarios_parse_by_their_kebab_names() {
-        assert_eq!(parse_scenario("cold-burst").unwrap(), Scenario::ColdBurst);
-        assert!(parse_scenario("coldburst").is_err());
+    fn paired_is_not_a_decide_scenario() {
+        assert!(check_scenarios(&[Scenario::Steady, Scenario::ColdBurst]).is_ok());
+        let err = check_scenarios(&[Scenario::Paired]).unwrap_err();
+        assert!(err.to_string().contains("steady"), "{err}");
     }
 }

@@ -2,7 +2,8 @@
 //! Deployment (from `deploy/`) instead of spawning a local gateway, and loadtest reaches it through
 //! the NodePorts kind maps to the host.
 
-use super::matrix::{Credentials, RunPlan};
+use super::plan::{Credentials, RunPlan};
+use crate::gateway::AuthMode;
 use crate::kind::plan::gateway_host_urls;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, Patch, PatchParams};
@@ -74,12 +75,13 @@ pub enum Placement {
 
 /// Why a plan cannot run against the in-cluster gateway, if it cannot.
 pub fn skip_reason(plan: &RunPlan) -> Option<String> {
-    if plan.credentials == Credentials::ClientCert
-        || matches!(plan.mode.as_str(), "mtls" | "hybrid")
+    let mode = plan.mode();
+    if plan.credentials() == Credentials::ClientCert
+        || matches!(mode, AuthMode::Mtls | AuthMode::Hybrid)
     {
         return Some(format!(
             "in-cluster gateway: mode `{}` needs the client CA and server certificates, which the Deployment does not mount",
-            plan.mode
+            mode.as_str()
         ));
     }
     if plan.needs_crl {

@@ -1,7 +1,7 @@
 //! Unit tests of the in-cluster gateway's pure parts: args, patch, rollout predicate, skip decision.
 
 use super::*;
-use crate::decide::matrix::{ALL_MODES, MatrixInput, plan};
+use crate::decide::matrix::{MatrixInput, all_modes, plan};
 use crate::decide::profile::{Profile, ProfileSpec};
 use crate::results::Scenario;
 use k8s_openapi::api::apps::v1::{DeploymentSpec, DeploymentStatus};
@@ -144,17 +144,19 @@ fn skips_cert_modes_crl_revocation_and_handshakes_only() {
     let plans = plan(
         &spec,
         &MatrixInput {
-            modes: ALL_MODES.iter().map(|m| m.to_string()).collect(),
+            modes: all_modes(),
             scenarios: Vec::new(),
             expected_rps: 100.0,
             growth_rps: 1000.0,
             slo_p99_us: 2000,
+            // The in-cluster gateway is one Deployment: steady runs one mode at a time.
+            paired: false,
         },
     );
     let mut ran = 0;
     for p in &plans {
         let reason = skip_reason(p);
-        let expect_skip = matches!(p.mode.as_str(), "mtls" | "hybrid")
+        let expect_skip = matches!(p.mode(), AuthMode::Mtls | AuthMode::Hybrid)
             || p.needs_crl
             || p.scenario == Scenario::Handshake;
         assert_eq!(reason.is_some(), expect_skip, "{}: {reason:?}", p.id);

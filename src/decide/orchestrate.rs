@@ -1,12 +1,15 @@
 //! The whole decide run: start the target, set it up, run the matrix, write results.json and decision.html.
 
+use super::error::Error as RunError;
 use super::in_cluster::{self, Placement};
-use super::matrix::{self, MatrixInput, RunPlan};
+use super::matrix::{self, MatrixInput};
+use super::plan::RunPlan;
 use super::process::{Managed, Spec};
 use super::profile::{Profile, ProfileSpec};
 use super::progress::RunBar;
 use super::runner::{self, Context};
 use super::{binaries, criterion, environment, output, setup};
+use crate::gateway::AuthMode;
 use crate::results::{Results, RunOutcome, RunRecord, SCHEMA_VERSION, Scenario, Settings};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -44,7 +47,7 @@ pub struct Options {
     pub target: Target,
     /// Local gateway process per run, or the in-cluster Deployment (kubeconfig targets only).
     pub gateway: Placement,
-    pub modes: Vec<String>,
+    pub modes: Vec<AuthMode>,
     pub scenarios: Vec<Scenario>,
     pub expected_rps: f64,
     pub growth_rps: f64,
@@ -82,6 +85,8 @@ pub async fn decide(opts: Options) -> Result<Finished> {
             expected_rps: opts.expected_rps,
             growth_rps: opts.growth_rps,
             slo_p99_us: opts.slo_p99_us,
+            // One Deployment cannot be several gateways at once.
+            paired: opts.gateway == Placement::Local,
         },
     );
     let dirs = output::Dirs::create(&opts.out)?;
@@ -112,6 +117,7 @@ pub async fn decide(opts: Options) -> Result<Finished> {
         microbenchmarks: criterion::default_dir()
             .map(|d| criterion::read_all(&d))
             .unwrap_or_default(),
+        comparisons: Vec::new(),
     };
     println!(
         "gatebench decide: profile {} (TTLs and windows scaled {}x: a 300 s TTL runs as {:.1} s), {} runs, about {:.0} s; target {}",
@@ -141,13 +147,21 @@ pub async fn decide(opts: Options) -> Result<Finished> {
         }
     };
     // Children were killed when the run future was dropped; account for what never ran.
-    for plan in plans.iter().skip(results.runs.len()) {
-        let mut record = runner::empty_record(plan);
-        record.outcome = RunOutcome::Skipped {
-            reason: "not run: decide was interrupted (Ctrl-C)".into(),
-        };
-        results.runs.push(record);
-    }
+    let ran: std::collections::BTreeSet<&str> =
+        results.runs.iter().map(|r| r.id.as_str()).collect();
+    let not_run: Vec<RunRecord> = plans
+        .iter()
+        .flat_map(|plan| {
+            runner::records_with(
+                plan,
+                RunOutcome::Skipped {
+                    reason: "not run: decide was interrupted (Ctrl-C)".into(),
+                },
+            )
+        })
+        .filter(|r| !ran.contains(r.id.as_str()))
+        .collect();
+    results.runs.extend(not_run);
     if interrupted {
         eprintln!("interrupted: writing the results gathered so far (partial)");
     }
@@ -191,13 +205,14 @@ async fn run_all(
         Err(error) => {
             eprintln!("start-up failed: {error}");
             for plan in plans {
-                let mut record = runner::empty_record(plan);
-                record.outcome = RunOutcome::Failed {
-                    error: format!("start-up failed: {error}"),
-                };
-                results.runs.push(record);
+                results.runs.extend(runner::records_with(
+                    plan,
+                    RunOutcome::Failed {
+                        error: format!("start-up failed: {error}"),
+                    },
+                ));
             }
-            *startup_error = Some(error);
+            *startup_error = Some(error.to_string());
             return;
         }
     };
@@ -210,26 +225,22 @@ async fn run_all(
     for (i, plan) in plans.iter().enumerate() {
         let index = i + 1;
         let bar = RunBar::start(index, total, &plan.id, plan.duration_secs);
-        let record = if plan.needs_stand_in && opts.target != Target::Embedded {
-            let mut record = runner::empty_record(plan);
-            record.outcome = RunOutcome::Skipped {
-                reason:
-                    "needs the stand-in's fault admin endpoint; not available on a real cluster"
-                        .into(),
-            };
-            record
+        let outcome = if plan.needs_stand_in && opts.target != Target::Embedded {
+            skipped(
+                plan,
+                "needs the stand-in's fault admin endpoint; not available on a real cluster".into(),
+            )
         } else if let Some(reason) = (opts.gateway == Placement::InCluster)
             .then(|| in_cluster::skip_reason(plan))
             .flatten()
         {
-            let mut record = runner::empty_record(plan);
-            record.outcome = RunOutcome::Skipped { reason };
-            record
+            skipped(plan, reason)
         } else {
             runner::run(&ctx, plan, &bar).await
         };
-        bar.finish(index, total, &record);
-        results.runs.push(record);
+        bar.finish(index, total, &outcome.records);
+        results.runs.extend(outcome.records);
+        results.comparisons.extend(outcome.comparison);
         // A crash or Ctrl-C later still leaves what was measured on disk.
         if let Err(e) = output::write_results(dirs, results) {
             eprintln!("warning: could not save intermediate results: {e}");
@@ -245,17 +256,24 @@ async fn run_all(
     }
 }
 
+fn skipped(plan: &RunPlan, reason: String) -> runner::Outcome {
+    runner::Outcome {
+        records: runner::records_with(plan, RunOutcome::Skipped { reason }),
+        comparison: None,
+    }
+}
+
 async fn start(
     opts: &Options,
     spec: &ProfileSpec,
     dirs: &output::Dirs,
     pin: Option<(usize, usize)>,
     apiserver: &mut Option<Managed>,
-) -> std::result::Result<Context, String> {
-    let gatebench = binaries::gatebench().map_err(|e| e.to_string())?;
+) -> std::result::Result<Context, RunError> {
+    let gatebench = binaries::gatebench()?;
     let loadtest = match &opts.loadtest_bin {
         Some(path) => path.clone(),
-        None => binaries::loadtest(|msg| println!("{msg}")).map_err(|e| e.to_string())?,
+        None => binaries::loadtest(|msg| println!("{msg}"))?,
     };
     let admin_kubeconfig = match &opts.target {
         Target::Embedded => {
@@ -272,9 +290,8 @@ async fn start(
                 ],
                 &dirs.logs.join("apiserver.log"),
             );
-            let (child, listening) = Managed::start_listening(&spec, APISERVER_START_TIMEOUT)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (child, listening) =
+                Managed::start_listening(&spec, APISERVER_START_TIMEOUT).await?;
             println!(
                 "stand-in API server at {}",
                 listening.get("url").and_then(|u| u.as_str()).unwrap_or("?")
@@ -284,17 +301,13 @@ async fn start(
         }
         Target::Kubeconfig(path) => path.clone(),
     };
-    let kube = setup::admin_client(&admin_kubeconfig)
-        .await
-        .map_err(|e| e.to_string())?;
+    let kube = setup::admin_client(&admin_kubeconfig).await?;
     println!("setting up identities, RBAC and PKI through the Kubernetes API");
-    let prepared = setup::prepare(&kube, &admin_kubeconfig, &dirs.work)
-        .await
-        .map_err(|e| e.to_string())?;
+    let prepared = setup::prepare(&kube, &admin_kubeconfig, &dirs.work).await?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(RunError::Http)?;
     Ok(Context {
         gatebench,
         loadtest,
@@ -304,6 +317,10 @@ async fn start(
         admin_kubeconfig,
         prepared,
         ttl_args: spec.gateway_ttl_args(),
+        ttl_secs: (
+            spec.token_ttl_secs(),
+            spec.scaled_secs(super::profile::real_ttl_secs::SAR_ALLOWED),
+        ),
         http,
         pin,
         placement: opts.gateway,

@@ -31,12 +31,19 @@ pub struct ProfileSpec {
     pub time_scale: f64,
     /// Timed window of each steady run.
     pub steady_secs: f64,
-    /// Time at each rate step of a saturation run.
+    /// Shortest time at each rate step of a saturation run.
     pub saturation_step_secs: f64,
+    /// A step lasts long enough for this many requests (its p99 needs them).
+    pub saturation_min_step_samples: u64,
     /// Saturation steps: start rate, multiplied by the factor each step, up to the max.
     pub saturation_start_rps: f64,
     pub saturation_step_factor: f64,
     pub saturation_max_rps: f64,
+    /// Rounds of a paired steady comparison (each gives every mode one slot).
+    pub paired_rounds: usize,
+    /// A slot lasts long enough for this many requests, and at least `paired_min_slot_secs`.
+    pub paired_slot_samples: f64,
+    pub paired_min_slot_secs: f64,
     /// Time at each churn level.
     pub churn_level_secs: f64,
     pub churn_levels: Vec<f64>,
@@ -58,10 +65,14 @@ impl ProfileSpec {
                 name: "quick",
                 time_scale: 60.0,
                 steady_secs: 6.0,
-                saturation_step_secs: 1.0,
-                saturation_start_rps: 250.0,
+                saturation_step_secs: 0.25,
+                saturation_min_step_samples: 2000,
+                saturation_start_rps: 1000.0,
                 saturation_step_factor: 2.0,
-                saturation_max_rps: 4000.0,
+                saturation_max_rps: 32000.0,
+                paired_rounds: 10,
+                paired_slot_samples: 100.0,
+                paired_min_slot_secs: 0.5,
                 churn_level_secs: 2.0,
                 churn_levels: vec![0.0, 0.02, 0.05, 0.1],
                 identities: 10,
@@ -75,10 +86,14 @@ impl ProfileSpec {
                 name: "standard",
                 time_scale: 10.0,
                 steady_secs: 35.0,
-                saturation_step_secs: 4.0,
-                saturation_start_rps: 250.0,
+                saturation_step_secs: 2.0,
+                saturation_min_step_samples: 5000,
+                saturation_start_rps: 500.0,
                 saturation_step_factor: 1.5,
-                saturation_max_rps: 8000.0,
+                saturation_max_rps: 32000.0,
+                paired_rounds: 20,
+                paired_slot_samples: 200.0,
+                paired_min_slot_secs: 1.0,
                 churn_level_secs: 8.0,
                 churn_levels: vec![0.0, 0.01, 0.02, 0.05, 0.1, 0.2],
                 identities: 50,
@@ -93,9 +108,13 @@ impl ProfileSpec {
                 time_scale: 1.0,
                 steady_secs: 330.0,
                 saturation_step_secs: 20.0,
-                saturation_start_rps: 250.0,
+                saturation_min_step_samples: 20000,
+                saturation_start_rps: 500.0,
                 saturation_step_factor: 1.5,
-                saturation_max_rps: 16000.0,
+                saturation_max_rps: 32000.0,
+                paired_rounds: 30,
+                paired_slot_samples: 500.0,
+                paired_min_slot_secs: 5.0,
                 churn_level_secs: 60.0,
                 churn_levels: vec![0.0, 0.01, 0.02, 0.05, 0.1, 0.2],
                 identities: 100,
@@ -110,9 +129,13 @@ impl ProfileSpec {
                 time_scale: 60.0,
                 steady_secs: 2.0,
                 saturation_step_secs: 0.5,
+                saturation_min_step_samples: 20,
                 saturation_start_rps: 100.0,
                 saturation_step_factor: 2.0,
                 saturation_max_rps: 200.0,
+                paired_rounds: 3,
+                paired_slot_samples: 20.0,
+                paired_min_slot_secs: 0.2,
                 churn_level_secs: 1.0,
                 churn_levels: vec![0.0, 0.1],
                 identities: 4,
@@ -130,6 +153,8 @@ impl ProfileSpec {
         self.steady_secs *= factor;
         self.saturation_step_secs *= factor;
         self.churn_level_secs *= factor;
+        self.paired_min_slot_secs *= factor;
+        self.paired_slot_samples *= factor;
         self.handshake_secs *= factor;
     }
 
@@ -142,6 +167,17 @@ impl ProfileSpec {
             rate *= self.saturation_step_factor.max(1.01);
         }
         rates
+    }
+
+    /// A saturation step's planned length at `rate`.
+    pub fn saturation_step_secs_at(&self, rate: f64) -> f64 {
+        self.saturation_step_secs
+            .max(self.saturation_min_step_samples as f64 / rate.max(1e-3))
+    }
+
+    /// A paired slot's length at `rate`: enough samples, and not shorter than the minimum.
+    pub fn paired_slot_secs(&self, rate: f64) -> f64 {
+        (self.paired_slot_samples / rate.max(1e-3)).max(self.paired_min_slot_secs)
     }
 
     /// A real-time duration as it runs under this profile.
@@ -186,8 +222,13 @@ mod tests {
         assert_eq!(spec.token_ttl_secs(), 5.0);
         assert_eq!(
             spec.saturation_rates(),
-            [250.0, 500.0, 1000.0, 2000.0, 4000.0]
+            [1000.0, 2000.0, 4000.0, 8000.0, 16000.0, 32000.0]
         );
+        // Every step long enough for 2,000 samples (a p99 of 20 slowest requests).
+        assert_eq!(spec.saturation_step_secs_at(1000.0), 2.0);
+        assert_eq!(spec.saturation_step_secs_at(32000.0), 0.25);
+        assert_eq!(spec.paired_slot_secs(100.0), 1.0);
+        assert_eq!(spec.paired_slot_secs(1000.0), 0.5);
         let args = spec.gateway_ttl_args();
         let at = args.iter().position(|a| a == "--token-cache-ttl").unwrap();
         assert_eq!(args[at + 1], "5000ms");

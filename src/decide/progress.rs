@@ -57,11 +57,13 @@ impl RunBar {
         self.bar.set_message(msg.to_string());
     }
 
-    /// Clears the bar and prints the run's one-line result.
-    pub fn finish(self, index: usize, total: usize, record: &RunRecord) {
+    /// Clears the bar and prints the run's one-line result (one per mode of a paired run).
+    pub fn finish(self, index: usize, total: usize, records: &[RunRecord]) {
         self.ticker.abort();
         self.bar.finish_and_clear();
-        println!("run {index}/{total} {}", result_line(record));
+        for record in records {
+            println!("run {index}/{total} {}", result_line(record));
+        }
     }
 }
 
@@ -86,10 +88,16 @@ pub fn result_line(record: &RunRecord) -> String {
         ));
     }
     if !matches!(record.outcome, RunOutcome::Skipped { .. }) {
-        let total: u64 = record.apiserver_calls.values().sum();
+        let total: u64 = record.server().apiserver_calls.values().sum();
         let reviews: Vec<String> = ["tokenreviews", "subjectaccessreviews"]
             .iter()
-            .filter_map(|r| record.apiserver_calls.get(*r).map(|n| format!("{r} {n}")))
+            .filter_map(|r| {
+                record
+                    .server()
+                    .apiserver_calls
+                    .get(*r)
+                    .map(|n| format!("{r} {n}"))
+            })
             .collect();
         line.push_str(&format!(", {total} API calls"));
         if !reviews.is_empty() {

@@ -1,17 +1,22 @@
-//! One scenario run: a fresh gateway, metrics before, the `loadtest` child, metrics after, a `RunRecord`.
+//! One scenario run: fresh gateway(s), the `loadtest` child (which measures the server-side
+//! counters of its own window), faults reset, and the run's record(s).
 
+use super::error::{Error, Result};
+use super::gateways::LocalGateway;
 use super::in_cluster::{self, Placement};
-use super::matrix::{Credentials, RunPlan};
+use super::plan::{Credentials, RunPlan};
 use super::process::{Managed, Spec};
 use super::progress::RunBar;
-use super::scrape::{self, ApiCounters, GatewayCounters};
 use super::setup::Prepared;
 use crate::affinity::PIN_CPU_ENV;
-use crate::results::{LoadSummary, RunOutcome, RunRecord};
+use crate::gateway::AuthMode;
+use crate::loadtest::cli::Cli;
+use crate::loadtest::pair::{ModelSpec, PairTarget};
+use crate::results::{Comparison, LoadSummary, RunOutcome, RunRecord};
+use crate::stats::api_model::{ApiUse, mode_apis};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const GATEWAY_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Beyond the planned window: minting tokens, connecting, writing the summary.
 const LOADTEST_MARGIN: Duration = Duration::from_secs(90);
 
@@ -27,6 +32,8 @@ pub struct Context {
     pub prepared: Prepared,
     /// Gateway flags that scale TTLs to the profile.
     pub ttl_args: Vec<String>,
+    /// The token and SAR (allowed) cache TTLs as run, seconds: the API-call model's inputs.
+    pub ttl_secs: (f64, f64),
     pub http: reqwest::Client,
     /// (gateway CPU, loadtest CPU) when pinning.
     pub pin: Option<(usize, usize)>,
@@ -34,310 +41,303 @@ pub struct Context {
     pub placement: Placement,
 }
 
-/// The run's gateway: a local process (whose CPU time /proc shows) or the in-cluster Deployment.
-enum Gateway {
-    Local { process: Box<Managed>, pid: u32 },
-    InCluster,
+/// What a run produced: one record per mode, and the comparison of a paired run.
+pub struct Outcome {
+    pub records: Vec<RunRecord>,
+    pub comparison: Option<Comparison>,
 }
 
-fn slug(id: &str) -> String {
+pub fn slug(id: &str) -> String {
     id.replace('/', "_")
 }
 
-/// Runs one plan; every failure ends up in the record's outcome, never as an early return.
-pub async fn run(ctx: &Context, plan: &RunPlan, bar: &RunBar) -> RunRecord {
-    let mut record = empty_record(plan);
-    let log = ctx.logs_dir.join(format!("{}-gateway.log", slug(&plan.id)));
-    match run_inner(ctx, plan, bar, &log, &mut record).await {
-        Ok(()) => {}
-        Err(error) => record.outcome = RunOutcome::Failed { error },
-    }
-    record
-}
-
-/// A record for a run that never started (skipped, interrupted, setup failed).
-pub fn empty_record(plan: &RunPlan) -> RunRecord {
-    RunRecord {
-        id: plan.id.clone(),
-        scenario: plan.scenario,
-        mode: plan.mode.clone(),
-        offered_rps: plan.offered_rps,
-        params: plan.params.clone(),
-        outcome: RunOutcome::Ok,
-        load: None,
-        duration_secs: plan.duration_secs,
-        apiserver_calls: Default::default(),
-        apiserver_throttled: 0,
-        client_throttle_wait_secs: 0.0,
-        token_cache: None,
-        sar_cache: None,
-        gateway_cpu_secs: 0.0,
-        tls_handshakes: 0,
+/// Runs one plan; every failure ends up in the records' outcomes, never as an early return.
+pub async fn run(ctx: &Context, plan: &RunPlan, bar: &RunBar) -> Outcome {
+    match run_inner(ctx, plan, bar).await {
+        Ok(outcome) => outcome,
+        Err(error) => Outcome {
+            records: records_with(
+                plan,
+                RunOutcome::Failed {
+                    error: error.to_string(),
+                },
+            ),
+            comparison: None,
+        },
     }
 }
 
-async fn run_inner(
-    ctx: &Context,
+/// The records of a plan that did not (or could not) run, one per mode of a paired plan.
+pub fn records_with(plan: &RunPlan, outcome: RunOutcome) -> Vec<RunRecord> {
+    if !plan.is_paired() {
+        return vec![record(plan, &plan.id, plan.mode(), outcome, None)];
+    }
+    plan.modes
+        .iter()
+        .map(|&m| {
+            let id = paired_record_id(plan, m);
+            record(plan, &id, m, outcome.clone(), None)
+        })
+        .collect()
+}
+
+fn paired_record_id(plan: &RunPlan, mode: AuthMode) -> String {
+    format!("steady/{}/{}", mode.as_str(), plan.offered_rps.round())
+}
+
+fn record(
     plan: &RunPlan,
-    bar: &RunBar,
-    gateway_log: &Path,
-    record: &mut RunRecord,
-) -> Result<(), String> {
+    id: &str,
+    mode: AuthMode,
+    outcome: RunOutcome,
+    load: Option<LoadSummary>,
+) -> RunRecord {
+    let mut params = plan.params.clone();
+    if plan.is_paired() {
+        params.insert("paired_with".into(), serde_json::json!(plan.id));
+    }
+    RunRecord {
+        id: id.to_string(),
+        scenario: plan.scenario,
+        mode: mode.as_str().to_string(),
+        offered_rps: plan.offered_rps,
+        params,
+        outcome,
+        duration_secs: load
+            .as_ref()
+            .map_or(plan.duration_secs, |l| l.duration_secs),
+        load,
+    }
+}
+
+/// The run's gateways: local processes, or the in-cluster Deployment (one mode).
+enum Gateways {
+    Local(Vec<LocalGateway>),
+    InCluster { url: String, metrics_url: String },
+}
+
+async fn run_inner(ctx: &Context, plan: &RunPlan, bar: &RunBar) -> Result<Outcome> {
     bar.message("starting gateway");
     let crl = plan
         .needs_crl
         .then(|| ctx.runs_dir.join(format!("{}.crl", slug(&plan.id))));
     if let Some(crl) = &crl {
-        ctx.prepared.empty_crl(crl).map_err(|e| e.to_string())?;
+        ctx.prepared.empty_crl(crl)?;
     }
-    let (mut gateway, url, metrics_url) = match ctx.placement {
-        Placement::Local => start_local(ctx, plan, crl.as_deref(), gateway_log).await?,
+    let mut gateways = match ctx.placement {
+        Placement::Local => {
+            let mut started = Vec::new();
+            for &mode in &plan.modes {
+                started.push(LocalGateway::start(ctx, plan, mode, crl.as_deref()).await?);
+            }
+            Gateways::Local(started)
+        }
         Placement::InCluster => {
             bar.message("rolling out the in-cluster gateway");
-            let args = in_cluster::in_cluster_args(&gateway_args(ctx, plan, None));
+            let local = super::gateways::args(ctx, plan, plan.mode(), None);
+            let args = in_cluster::in_cluster_args(&local);
             let run_id = format!("{}-{}", slug(&plan.id), uuid::Uuid::new_v4().simple());
-            let (url, metrics_url) = in_cluster::deploy(&ctx.kube, &ctx.http, &args, &run_id)
-                .await
-                .map_err(|e| e.to_string())?;
-            record.params.insert(
-                "gateway_cpu".into(),
-                serde_json::json!("not measured (in-cluster)"),
-            );
-            (Gateway::InCluster, url, metrics_url)
+            let (url, metrics_url) =
+                in_cluster::deploy(&ctx.kube, &ctx.http, &args, &run_id).await?;
+            Gateways::InCluster { url, metrics_url }
         }
     };
 
-    let api_before = api_counters(ctx).await?;
-    let gw_before = gateway_counters(ctx, &metrics_url).await?;
-    let cpu_before = match &gateway {
-        Gateway::Local { pid, .. } => scrape::cpu_secs(*pid).map_err(|e| e.to_string())?,
-        Gateway::InCluster => 0.0,
-    };
-
-    bar.message("load running");
-    bar.window_started();
     let summary_path = ctx.runs_dir.join(format!("{}.json", slug(&plan.id)));
     let _ = std::fs::remove_file(&summary_path);
+    let load = loadtest_cli(ctx, plan, &gateways, &summary_path, crl.as_deref());
     let load_log = ctx
         .logs_dir
         .join(format!("{}-loadtest.log", slug(&plan.id)));
-    let args = loadtest_args(ctx, plan, &url, &metrics_url, &summary_path, crl.as_deref());
-    let mut load_spec = Spec::new("loadtest", &ctx.loadtest, args, &load_log);
+    let mut load_spec = Spec::new("loadtest", &ctx.loadtest, load.to_args(), &load_log);
     if let Some((_, cpu)) = ctx.pin {
         load_spec = load_spec.env(PIN_CPU_ENV, cpu.to_string());
     }
-    let mut load = Managed::start(&load_spec).map_err(|e| e.to_string())?;
+    bar.message("load running");
+    bar.window_started();
+    let mut child = Managed::start(&load_spec)?;
     let budget = Duration::from_secs_f64(plan.duration_secs) + LOADTEST_MARGIN;
-    let status = load.wait(budget).await;
+    let status = child.wait(budget).await;
 
-    bar.message("scraping");
-    let exited = match &mut gateway {
-        Gateway::Local { process, .. } => process.exit_status().is_some(),
-        Gateway::InCluster => false,
+    bar.message("finishing");
+    let alive = match &mut gateways {
+        Gateways::Local(all) => all.iter_mut().try_for_each(LocalGateway::check_alive),
+        Gateways::InCluster { .. } => Ok(()),
     };
-    if exited {
-        if plan.needs_stand_in {
-            set_faults(&ctx.kube, &serde_json::json!({})).await?;
-        }
-        return Err(format!(
-            "the gateway exited during the run; see {}",
-            gateway_log.display()
-        ));
-    }
-    let cpu_after = match &gateway {
-        Gateway::Local { pid, .. } => scrape::cpu_secs(*pid),
-        Gateway::InCluster => Ok(cpu_before),
-    };
-    let gw_after = gateway_counters(ctx, &metrics_url).await;
-    let api_after = api_counters(ctx).await;
     if plan.needs_stand_in {
         // Later runs must not inherit this run's faults, whatever happened to loadtest.
-        set_faults(&ctx.kube, &serde_json::json!({})).await?;
+        crate::apiserver::fault_admin::put_faults(&ctx.kube, &serde_json::json!({})).await?;
     }
-    if let Gateway::Local { process, .. } = gateway {
-        process.stop(Duration::from_secs(5)).await;
-    }
-
-    let (calls, throttled) = api_after?.since(&api_before);
-    record.apiserver_calls = calls;
-    record.apiserver_throttled = throttled;
-    let gw = gw_after?.since(&gw_before);
-    record.client_throttle_wait_secs = gw.throttle_wait_secs;
-    record.token_cache = (gw.token.hits + gw.token.misses > 0).then_some(gw.token);
-    record.sar_cache = (gw.sar.hits + gw.sar.misses > 0).then_some(gw.sar);
-    record.tls_handshakes = gw.handshakes_ok;
-    record.gateway_cpu_secs = (cpu_after.map_err(|e| e.to_string())? - cpu_before).max(0.0);
-
-    let status = status.map_err(|e| e.to_string())?;
-    let summary = read_summary(&summary_path);
-    if let Ok(summary) = &summary {
-        record.duration_secs = summary.duration_secs;
-        record.load = Some(summary.clone());
-    }
-    let log_hint = load_log.display();
-    record.outcome = if !status.success() {
-        RunOutcome::Failed {
-            error: format!("loadtest exited with {status}; see {log_hint}"),
+    if let Gateways::Local(all) = gateways {
+        for gateway in all {
+            gateway.stop().await;
         }
-    } else {
-        match summary {
-            Err(e) => RunOutcome::Failed {
-                error: format!("no usable summary: {e}; see {log_hint}"),
-            },
-            Ok(s) if s.latency_us.count == 0 => RunOutcome::NoData {
-                reason: format!("loadtest recorded no requests; see {log_hint}"),
-            },
-            Ok(_) => RunOutcome::Ok,
+    }
+    alive?;
+    let status = status?;
+    let hint = load_log.display().to_string();
+    if !status.success() {
+        let error = format!("loadtest exited with {status}; see {hint}");
+        return Ok(failed_outcome(plan, error));
+    }
+    let summary = match read_summary(&summary_path) {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(failed_outcome(
+                plan,
+                format!("no usable summary: {e}; see {hint}"),
+            ));
         }
     };
-    Ok(())
+    match plan.is_paired() {
+        true => paired_outcome(plan, summary, &summary_path, &hint),
+        false => Ok(Outcome {
+            records: vec![record(
+                plan,
+                &plan.id,
+                plan.mode(),
+                judged(&summary, &hint),
+                Some(summary),
+            )],
+            comparison: None,
+        }),
+    }
 }
 
-async fn start_local(
-    ctx: &Context,
-    plan: &RunPlan,
-    crl: Option<&Path>,
-    gateway_log: &Path,
-) -> Result<(Gateway, String, String), String> {
-    let mut spec = Spec::new(
-        "gateway",
-        &ctx.gatebench,
-        gateway_args(ctx, plan, crl),
-        gateway_log,
-    );
-    if let Some((cpu, _)) = ctx.pin {
-        spec = spec.env(PIN_CPU_ENV, cpu.to_string());
+fn failed_outcome(plan: &RunPlan, error: String) -> Outcome {
+    Outcome {
+        records: records_with(plan, RunOutcome::Failed { error }),
+        comparison: None,
     }
-    let (process, listening) = Managed::start_listening(&spec, GATEWAY_START_TIMEOUT)
-        .await
-        .map_err(|e| e.to_string())?;
-    let url = json_str(&listening, "url")?;
-    let metrics_url = listening
-        .get("metrics_url")
-        .and_then(|v| v.as_str())
-        .unwrap_or(&url)
-        .to_string();
-    let pid = process.pid().ok_or("gateway exited right after start")?;
-    Ok((
-        Gateway::Local {
-            process: Box::new(process),
-            pid,
+}
+
+/// Ok when requests were recorded, no data otherwise.
+fn judged(summary: &LoadSummary, hint: &str) -> RunOutcome {
+    match summary.latency_us.count {
+        0 => RunOutcome::NoData {
+            reason: format!("loadtest recorded no requests; see {hint}"),
         },
-        url,
-        metrics_url,
-    ))
-}
-
-fn json_str(value: &serde_json::Value, key: &str) -> Result<String, String> {
-    value
-        .get(key)
-        .and_then(|v| v.as_str())
-        .map(str::to_string)
-        .ok_or_else(|| format!("listening line has no `{key}`: {value}"))
-}
-
-fn read_summary(path: &Path) -> Result<LoadSummary, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-async fn api_counters(ctx: &Context) -> Result<ApiCounters, String> {
-    let scrape = scrape::scrape_apiserver(&ctx.kube)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(ApiCounters::from_scrape(&scrape))
-}
-
-async fn gateway_counters(ctx: &Context, metrics_url: &str) -> Result<GatewayCounters, String> {
-    let scrape = scrape::scrape_gateway(&ctx.http, metrics_url)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(GatewayCounters::from_scrape(&scrape))
-}
-
-/// Replaces the stand-in's fault configuration through its admin endpoint.
-pub async fn set_faults(kube: &kube::Client, faults: &serde_json::Value) -> Result<(), String> {
-    let request = http::Request::put("/gatebench/v1/faults")
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(serde_json::to_vec(faults).expect("JSON value serializes"))
-        .expect("static request is valid");
-    kube.request_text(request)
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("setting stand-in faults {faults}: {e}"))
-}
-
-fn gateway_args(ctx: &Context, plan: &RunPlan, crl: Option<&Path>) -> Vec<String> {
-    let pki = &ctx.prepared.pki_dir;
-    let path = |p: PathBuf| p.display().to_string();
-    let mut args: Vec<String> = vec![
-        "gateway".into(),
-        "--kubeconfig".into(),
-        path(ctx.prepared.gateway_kubeconfig.clone()),
-        "--auth".into(),
-        plan.mode.clone(),
-        "--listen".into(),
-        "127.0.0.1:0".into(),
-        "--metrics-listen".into(),
-        "127.0.0.1:0".into(),
-        "--namespace".into(),
-        ctx.prepared.gateway_namespace.clone(),
-        // Every mode serves TLS: bearer tokens belong on TLS in a fair comparison.
-        "--tls-cert".into(),
-        path(pki.join("server.pem")),
-        "--tls-key".into(),
-        path(pki.join("server-key.pem")),
-    ];
-    if matches!(plan.mode.as_str(), "mtls" | "hybrid") {
-        args.extend(["--client-ca".into(), path(pki.join("ca.pem"))]);
+        _ => RunOutcome::Ok,
     }
-    if let Some(crl) = crl {
-        args.extend(["--crl".into(), path(crl.to_path_buf())]);
-    }
-    args.extend(ctx.ttl_args.iter().cloned());
-    args.extend(plan.gateway_args.iter().cloned());
-    args
 }
 
-fn loadtest_args(
+/// Splits a paired summary into one record per mode and the comparison.
+fn paired_outcome(
+    plan: &RunPlan,
+    mut summary: LoadSummary,
+    path: &Path,
+    hint: &str,
+) -> Result<Outcome> {
+    let paired = summary.paired.take().ok_or_else(|| Error::NotPaired {
+        path: path.to_path_buf(),
+    })?;
+    let mut per_mode = paired.per_mode;
+    let records = plan
+        .modes
+        .iter()
+        .map(|&mode| {
+            let id = paired_record_id(plan, mode);
+            match per_mode.remove(mode.as_str()) {
+                Some(load) => record(plan, &id, mode, judged(&load, hint), Some(load)),
+                None => record(
+                    plan,
+                    &id,
+                    mode,
+                    RunOutcome::NoData {
+                        reason: format!("the paired run measured no slot of this mode; see {hint}"),
+                    },
+                    None,
+                ),
+            }
+        })
+        .collect();
+    Ok(Outcome {
+        records,
+        comparison: Some(paired.comparison),
+    })
+}
+
+fn read_summary(path: &Path) -> Result<LoadSummary> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::SummaryRead {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| Error::SummaryParse {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The plan's loadtest flags with where to send, what to present, and where to write.
+fn loadtest_cli(
     ctx: &Context,
     plan: &RunPlan,
-    url: &str,
-    metrics_url: &str,
+    gateways: &Gateways,
     summary: &Path,
     crl: Option<&Path>,
-) -> Vec<String> {
+) -> Cli {
     let pki = &ctx.prepared.pki_dir;
-    let path = |p: &Path| p.display().to_string();
-    let mut args: Vec<String> = vec![
-        "--scenario".into(),
-        plan.scenario.as_str().into(),
-        "--host".into(),
-        url.into(),
-        "--summary-out".into(),
-        path(summary),
-        "--histogram-out".into(),
-        path(&summary.with_extension("hlog")),
-        "--identities".into(),
-        plan.identities.to_string(),
-        "--kubeconfig".into(),
-        path(&ctx.admin_kubeconfig),
-        "--namespace".into(),
-        ctx.prepared.load_namespace.clone(),
-        "--ca-cert".into(),
-        path(&pki.join("ca.pem")),
-        "--gateway-metrics".into(),
-        metrics_url.into(),
-    ];
-    if plan.offered_rps > 0.0 {
-        args.extend(["--rate".into(), format!("{}", plan.offered_rps)]);
+    let mut load = plan.load.clone();
+    load.summary_out = summary.to_path_buf();
+    load.histogram_out = Some(summary.with_extension("hlog"));
+    load.identities = plan.identities as usize;
+    load.kubeconfig = Some(ctx.admin_kubeconfig.clone());
+    load.namespace = ctx.prepared.load_namespace.clone();
+    load.ca_cert = Some(pki.join("ca.pem"));
+    load.crl_out = crl.map(Path::to_path_buf);
+    match gateways {
+        Gateways::Local(all) if plan.is_paired() => {
+            load.pair = all
+                .iter()
+                .map(|g| PairTarget {
+                    mode: g.mode.as_str().into(),
+                    url: g.url.clone(),
+                    metrics: Some(g.metrics_url.clone()),
+                    pid: Some(g.pid),
+                    certs: (Credentials::of(g.mode) == Credentials::ClientCert)
+                        .then(|| pki.clone()),
+                })
+                .collect();
+            load.floor = AuthMode::None.as_str().into();
+            load.model = models(ctx, &plan.modes);
+        }
+        Gateways::Local(all) => {
+            let g = &all[0];
+            load.goose.host = Some(g.url.clone());
+            load.gateway_metrics = Some(g.metrics_url.clone());
+            load.gateway_pid = vec![g.pid];
+        }
+        Gateways::InCluster { url, metrics_url } => {
+            load.goose.host = Some(url.clone());
+            load.gateway_metrics = Some(metrics_url.clone());
+        }
     }
-    if plan.credentials == Credentials::ClientCert {
-        args.extend(["--pki-dir".into(), path(pki)]);
+    if !plan.is_paired() && plan.credentials() == Credentials::ClientCert {
+        load.pki_dir = Some(pki.clone());
     }
-    if let Some(crl) = crl {
-        args.extend(["--crl-out".into(), path(crl)]);
-    }
-    args.extend(plan.loadtest_args.iter().cloned());
-    args
+    load
+}
+
+/// The API-call model each mode of a paired run is checked against, with the TTLs as run.
+fn models(ctx: &Context, modes: &[AuthMode]) -> Vec<ModelSpec> {
+    let (token_ttl, sar_ttl) = ctx.ttl_secs;
+    modes
+        .iter()
+        .flat_map(|m| {
+            mode_apis(m.as_str(), token_ttl, sar_ttl)
+                .into_iter()
+                .filter_map(move |(api, used)| {
+                    let ttl_secs = match used {
+                        ApiUse::NotCalled => return None,
+                        ApiUse::EveryRequest => None,
+                        ApiUse::Cached { ttl_secs } => Some(ttl_secs),
+                    };
+                    Some(ModelSpec {
+                        mode: m.as_str().into(),
+                        api: api.into(),
+                        ttl_secs,
+                    })
+                })
+        })
+        .collect()
 }

@@ -1,107 +1,106 @@
-//! The run of each scenario family: ids, durations and the gateway and `loadtest` flags it needs.
+//! The run of each scenario family: ids, durations and the gateway and `loadtest` knobs it needs.
 
-use super::matrix::{Credentials, RunPlan};
+use super::plan::RunPlan;
 use super::profile::ProfileSpec;
+use crate::gateway::AuthMode;
+use crate::loadtest::cli::{Cli, RevokeMethod};
 use crate::results::Scenario;
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::path::Path;
 
-pub(super) fn base(
+fn base(
     scenario: Scenario,
-    mode: &str,
+    modes: Vec<AuthMode>,
     id: String,
     rate: f64,
     secs: f64,
     spec: &ProfileSpec,
 ) -> RunPlan {
+    let mut load = Cli::new(scenario, Path::new("summary.json"));
+    if rate > 0.0 {
+        load.rate = rate;
+    }
     RunPlan {
         id,
         scenario,
-        mode: mode.to_string(),
+        modes,
         offered_rps: rate,
         duration_secs: secs,
         identities: spec.identities,
-        credentials: if mode == "mtls" {
-            Credentials::ClientCert
-        } else {
-            Credentials::Bearer
-        },
         gateway_args: Vec::new(),
-        loadtest_args: Vec::new(),
+        load,
         needs_stand_in: false,
         needs_crl: false,
         params: BTreeMap::new(),
     }
 }
 
-pub(super) fn rate_label(rate: f64) -> String {
+pub fn rate_label(rate: f64) -> String {
     format!("{}", rate.round() as u64)
 }
 
-pub(super) fn list(values: &[f64]) -> String {
-    values
-        .iter()
-        .map(|v| v.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-pub(super) fn secs(value: f64) -> String {
-    format!("{value:.2}")
-}
-
-pub(super) fn steady(spec: &ProfileSpec, mode: &str, rate: f64) -> RunPlan {
-    let id = format!("steady/{mode}/{}", rate_label(rate));
-    let mut run = base(Scenario::Steady, mode, id, rate, spec.steady_secs, spec);
-    run.loadtest_args = vec!["--duration".into(), secs(spec.steady_secs)];
+/// Every mode at once, interleaved in rounds at one rate: one record per mode comes out.
+pub fn paired_steady(spec: &ProfileSpec, modes: &[AuthMode], rate: f64) -> RunPlan {
+    let slot = spec.paired_slot_secs(rate);
+    // A warm-up of half a slot per mode before the rounds.
+    let secs = slot * modes.len() as f64 * (spec.paired_rounds as f64 + 0.5);
+    let id = format!("steady/{}", rate_label(rate));
+    let mut run = base(Scenario::Steady, modes.to_vec(), id, rate, secs, spec);
+    run.load.scenario = Scenario::Paired;
+    run.load.rounds = spec.paired_rounds;
+    run.load.slot_secs = slot;
+    run.params
+        .insert("rounds".into(), json!(spec.paired_rounds));
+    run.params.insert("slot_secs".into(), json!(slot));
     run
 }
 
-pub(super) fn saturation(spec: &ProfileSpec, mode: &str, slo_p99_us: u64) -> RunPlan {
-    let rates = spec.saturation_rates();
+/// One mode alone at a fixed rate (the in-cluster gateway, which is one Deployment).
+pub fn steady(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
+    let id = format!("steady/{}/{}", mode.as_str(), rate_label(rate));
     let mut run = base(
-        Scenario::Saturation,
-        mode,
-        format!("saturation/{mode}"),
-        rates.last().copied().unwrap_or(0.0),
-        spec.saturation_step_secs * rates.len() as f64,
+        Scenario::Steady,
+        vec![mode],
+        id,
+        rate,
+        spec.steady_secs,
         spec,
     );
-    run.loadtest_args = vec![
-        "--start-rate".into(),
-        spec.saturation_start_rps.to_string(),
-        "--step-factor".into(),
-        spec.saturation_step_factor.to_string(),
-        "--max-rate".into(),
-        spec.saturation_max_rps.to_string(),
-        "--duration".into(),
-        secs(spec.saturation_step_secs),
-        "--slo-p99-us".into(),
-        slo_p99_us.to_string(),
-    ];
+    run.load.duration = spec.steady_secs;
+    run
+}
+
+pub fn saturation(spec: &ProfileSpec, mode: AuthMode, slo_p99_us: u64) -> RunPlan {
+    let rates = spec.saturation_rates();
+    let secs: f64 = rates.iter().map(|r| spec.saturation_step_secs_at(*r)).sum();
+    let id = format!("saturation/{}", mode.as_str());
+    let last = rates.last().copied().unwrap_or(0.0);
+    let mut run = base(Scenario::Saturation, vec![mode], id, last, secs, spec);
+    let load = &mut run.load;
+    load.start_rate = spec.saturation_start_rps;
+    load.step_factor = spec.saturation_step_factor;
+    load.max_rate = spec.saturation_max_rps;
+    load.duration = spec.saturation_step_secs;
+    load.min_step_samples = spec.saturation_min_step_samples;
+    load.slo_p99_us = slo_p99_us;
     run.params.insert("steps_rps".into(), json!(rates));
     run.params
         .insert("step_secs".into(), json!(spec.saturation_step_secs));
+    run.params.insert(
+        "min_step_samples".into(),
+        json!(spec.saturation_min_step_samples),
+    );
     run.params.insert("slo_p99_us".into(), json!(slo_p99_us));
     run
 }
 
-pub(super) fn churn(spec: &ProfileSpec, mode: &str, rate: f64) -> RunPlan {
-    let levels = spec.churn_levels.len() as f64;
-    let mut run = base(
-        Scenario::Churn,
-        mode,
-        format!("churn/{mode}"),
-        rate,
-        spec.churn_level_secs * levels,
-        spec,
-    );
-    run.loadtest_args = vec![
-        "--churn-levels".into(),
-        list(&spec.churn_levels),
-        "--duration".into(),
-        secs(spec.churn_level_secs),
-    ];
+pub fn churn(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
+    let secs = spec.churn_level_secs * spec.churn_levels.len() as f64;
+    let id = format!("churn/{}", mode.as_str());
+    let mut run = base(Scenario::Churn, vec![mode], id, rate, secs, spec);
+    run.load.churn_levels = spec.churn_levels.clone();
+    run.load.duration = spec.churn_level_secs;
     run.params
         .insert("churn_levels".into(), json!(spec.churn_levels));
     run.params
@@ -109,101 +108,83 @@ pub(super) fn churn(spec: &ProfileSpec, mode: &str, rate: f64) -> RunPlan {
     run
 }
 
-pub(super) fn cold_burst(spec: &ProfileSpec, mode: &str) -> RunPlan {
+pub fn cold_burst(spec: &ProfileSpec, mode: AuthMode) -> RunPlan {
     let concurrency = spec.cold_burst_concurrency;
-    let identities = spec.identities.min(5);
-    let mut run = base(
-        Scenario::ColdBurst,
-        mode,
-        format!("cold-burst/{mode}"),
-        0.0,
-        1.0,
-        spec,
-    );
-    run.identities = identities;
-    run.loadtest_args = vec!["--concurrency".into(), concurrency.to_string()];
+    let id = format!("cold-burst/{}", mode.as_str());
+    let mut run = base(Scenario::ColdBurst, vec![mode], id, 0.0, 1.0, spec);
+    run.identities = spec.identities.min(5);
+    run.load.concurrency = concurrency as usize;
     run.params.insert("concurrency".into(), json!(concurrency));
     run
 }
 
-pub(super) fn revocation(spec: &ProfileSpec, mode: &str, rate: f64) -> RunPlan {
+pub fn revocation(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
     // Warm the cache first, then watch long enough to see it expire: the TTL plus a margin.
     let revoke_after_secs = 1.0_f64.min(spec.token_ttl_secs() / 2.0);
     let window_secs = revoke_after_secs + (spec.token_ttl_secs() * 1.4).max(2.0);
+    let id = format!("revocation/{}", mode.as_str());
     let mut run = base(
         Scenario::Revocation,
-        mode,
-        format!("revocation/{mode}"),
+        vec![mode],
+        id,
         rate.min(100.0),
         window_secs,
         spec,
     );
-    let method = if mode == "mtls" { "crl" } else { "sa" };
-    run.needs_crl = method == "crl";
-    run.loadtest_args = vec![
-        "--revoke".into(),
-        method.into(),
-        "--revoke-after-secs".into(),
-        secs(revoke_after_secs),
-        "--duration".into(),
-        secs(window_secs),
-    ];
-    if run.needs_crl {
+    let crl = mode == AuthMode::Mtls;
+    run.needs_crl = crl;
+    run.load.revoke = if crl {
+        RevokeMethod::Crl
+    } else {
+        RevokeMethod::Sa
+    };
+    run.load.revoke_after_secs = Some(revoke_after_secs);
+    run.load.duration = window_secs;
+    if crl {
         // A CRL is consulted only in the TLS handshake: on a keep-alive connection opened before the
         // revocation a revoked certificate stays accepted until the connection closes. A new
         // connection per request measures the CRL's own delay (file reload) instead.
-        run.loadtest_args.push("--new-connection".into());
+        run.load.new_connection = true;
         run.params.insert(
             "connection".into(),
             json!("new connection per request (a CRL applies at the handshake only)"),
         );
     }
-    run.params.insert("method".into(), json!(method));
+    run.params
+        .insert("method".into(), json!(if crl { "crl" } else { "sa" }));
     run.params
         .insert("revoke_after_secs".into(), json!(revoke_after_secs));
     run
 }
 
-pub(super) fn outage(spec: &ProfileSpec, mode: &str, rate: f64) -> RunPlan {
+pub fn outage(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
     // Shorter than the TTL, so the note's claim (cached tokens keep working) is what is tested.
     let window_secs = (spec.token_ttl_secs() * 0.5).max(1.0);
-    let at_secs = window_secs * 0.6;
     let total_secs = window_secs * 2.5;
+    let id = format!("outage/{}", mode.as_str());
     let mut run = base(
         Scenario::Outage,
-        mode,
-        format!("outage/{mode}"),
+        vec![mode],
+        id,
         rate.min(100.0),
         total_secs,
         spec,
     );
     run.needs_stand_in = true;
-    run.loadtest_args = vec![
-        "--outage-kind".into(),
-        "unavailable".into(),
-        "--outage-at-secs".into(),
-        secs(at_secs),
-        "--outage-secs".into(),
-        secs(window_secs),
-        "--duration".into(),
-        secs(total_secs),
-    ];
+    run.load.outage_kind = "unavailable".into();
+    run.load.outage_at_secs = Some(window_secs * 0.6);
+    run.load.outage_secs = window_secs;
+    run.load.duration = total_secs;
     run.params
         .insert("outage_kind".into(), json!("unavailable"));
     run.params.insert("window_secs".into(), json!(window_secs));
     run
 }
 
-pub(super) fn throttle_client_qps(spec: &ProfileSpec, mode: &str) -> RunPlan {
+pub fn throttle_client_qps(spec: &ProfileSpec, mode: AuthMode) -> RunPlan {
     let concurrency = spec.throttle_concurrency;
-    let mut run = base(
-        Scenario::Throttle,
-        mode,
-        format!("throttle/{mode}/client-qps-50"),
-        0.0,
-        2.0,
-        spec,
-    );
+    let id = format!("throttle/{}/client-qps-50", mode.as_str());
+    let mut run = base(Scenario::Throttle, vec![mode], id, 0.0, 2.0, spec);
     // The real gateway's client-go settings: QPS 50, burst 100.
     run.gateway_args = vec![
         "--kube-qps".into(),
@@ -211,48 +192,33 @@ pub(super) fn throttle_client_qps(spec: &ProfileSpec, mode: &str) -> RunPlan {
         "--kube-burst".into(),
         "100".into(),
     ];
-    run.loadtest_args = vec!["--concurrency".into(), concurrency.to_string()];
+    run.load.concurrency = concurrency as usize;
     run.params.insert("kube_qps".into(), json!(50));
     run.params.insert("kube_burst".into(), json!(100));
     run.params.insert("concurrency".into(), json!(concurrency));
     run
 }
 
-pub(super) fn throttle_inflight(spec: &ProfileSpec, mode: &str) -> RunPlan {
+pub fn throttle_inflight(spec: &ProfileSpec, mode: AuthMode) -> RunPlan {
     const MAX_INFLIGHT: u32 = 10;
     let concurrency = spec.throttle_concurrency;
-    let mut run = base(
-        Scenario::Throttle,
-        mode,
-        format!("throttle/{mode}/inflight-{MAX_INFLIGHT}"),
-        0.0,
-        2.0,
-        spec,
-    );
+    let id = format!("throttle/{}/inflight-{MAX_INFLIGHT}", mode.as_str());
+    let mut run = base(Scenario::Throttle, vec![mode], id, 0.0, 2.0, spec);
     run.needs_stand_in = true;
-    run.loadtest_args = vec![
-        "--concurrency".into(),
-        concurrency.to_string(),
-        "--apiserver-max-inflight".into(),
-        MAX_INFLIGHT.to_string(),
-    ];
+    run.load.concurrency = concurrency as usize;
+    run.load.apiserver_max_inflight = Some(MAX_INFLIGHT);
     run.params
         .insert("max_inflight".into(), json!(MAX_INFLIGHT));
     run.params.insert("concurrency".into(), json!(concurrency));
     run
 }
 
-pub(super) fn handshake(spec: &ProfileSpec, mode: &str, rate: f64) -> RunPlan {
+pub fn handshake(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
     // loadtest runs a keep-alive phase, then a new-connection phase, each this long.
-    let mut run = base(
-        Scenario::Handshake,
-        mode,
-        format!("handshake/{mode}"),
-        rate,
-        spec.handshake_secs * 2.0,
-        spec,
-    );
-    run.loadtest_args = vec!["--duration".into(), secs(spec.handshake_secs)];
+    let id = format!("handshake/{}", mode.as_str());
+    let secs = spec.handshake_secs * 2.0;
+    let mut run = base(Scenario::Handshake, vec![mode], id, rate, secs, spec);
+    run.load.duration = spec.handshake_secs;
     run.params
         .insert("phase_secs".into(), json!(spec.handshake_secs));
     run

@@ -1,36 +1,10 @@
 //! `loadtest` flags: gatebench's own, with goose's whole command line flattened in beside them.
 
+use crate::loadtest::pair::{ModelSpec, PairTarget};
 use crate::results::Scenario;
 use clap::{Parser, ValueEnum};
 use goose::config::GooseConfiguration;
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ScenarioName {
-    Steady,
-    Saturation,
-    Churn,
-    ColdBurst,
-    Revocation,
-    Outage,
-    Throttle,
-    Handshake,
-}
-
-impl ScenarioName {
-    pub fn scenario(self) -> Scenario {
-        match self {
-            ScenarioName::Steady => Scenario::Steady,
-            ScenarioName::Saturation => Scenario::Saturation,
-            ScenarioName::Churn => Scenario::Churn,
-            ScenarioName::ColdBurst => Scenario::ColdBurst,
-            ScenarioName::Revocation => Scenario::Revocation,
-            ScenarioName::Outage => Scenario::Outage,
-            ScenarioName::Throttle => Scenario::Throttle,
-            ScenarioName::Handshake => Scenario::Handshake,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RevokeMethod {
@@ -42,12 +16,12 @@ pub enum RevokeMethod {
 
 /// Load scenarios against a gatebench gateway, measuring latency from the intended send time.
 /// goose's own flags (`--host`, `--users`, `--report-file`, `--threshold`, ...) work as usual.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "loadtest", disable_version_flag = true)]
 pub struct Cli {
     /// Scenario to run.
     #[arg(long, value_enum)]
-    pub scenario: ScenarioName,
+    pub scenario: Scenario,
     /// Where to write the LoadSummary JSON.
     #[arg(long)]
     pub summary_out: PathBuf,
@@ -85,6 +59,9 @@ pub struct Cli {
     /// Gateway metrics URL (cache hit ratios, TLS handshakes, throttle wait).
     #[arg(long)]
     pub gateway_metrics: Option<String>,
+    /// Gateway process(es) on this host whose CPU time each window records (comma separated).
+    #[arg(long, value_delimiter = ',')]
+    pub gateway_pid: Vec<u32>,
     /// New connection (and TLS handshake) for every request instead of keep-alive.
     #[arg(long)]
     pub new_connection: bool,
@@ -103,6 +80,10 @@ pub struct Cli {
     /// saturation: each step multiplies the rate by this.
     #[arg(long, default_value_t = 1.5)]
     pub step_factor: f64,
+    /// saturation: a step lasts at least `--duration` and long enough for this many requests
+    /// (a p99 from fewer than ~2,000 samples is a handful of the slowest requests).
+    #[arg(long, default_value_t = 2000)]
+    pub min_step_samples: u64,
     /// saturation: p99 SLO in microseconds a step must hold.
     #[arg(long, default_value_t = 2000)]
     pub slo_p99_us: u64,
@@ -133,6 +114,23 @@ pub struct Cli {
     /// throttle: set the API server stand-in's max in-flight requests for the run.
     #[arg(long)]
     pub apiserver_max_inflight: Option<u32>,
+    /// paired: one gateway of the comparison, `MODE=URL[;metrics=URL][;pid=N][;certs=DIR]`
+    /// (repeat for each mode; all run at once).
+    #[arg(long)]
+    pub pair: Vec<PairTarget>,
+    /// paired: the mode every cost is measured against.
+    #[arg(long, default_value = "none")]
+    pub floor: String,
+    /// paired: rounds (each gives every mode one slot).
+    #[arg(long, default_value_t = 10)]
+    pub rounds: usize,
+    /// paired: length of one slot in seconds.
+    #[arg(long, default_value_t = 1.0)]
+    pub slot_secs: f64,
+    /// paired: the API-call model to check a mode against, `MODE:API:TTL_SECS` or
+    /// `MODE:API:every` (API = tokenreviews or subjectaccessreviews; repeat).
+    #[arg(long)]
+    pub model: Vec<ModelSpec>,
     #[command(flatten)]
     pub goose: GooseConfiguration,
 }
@@ -159,7 +157,7 @@ mod tests {
             "0,0.5",
         ])
         .unwrap();
-        assert_eq!(cli.scenario, ScenarioName::ColdBurst);
+        assert_eq!(cli.scenario, Scenario::ColdBurst);
         assert_eq!(cli.goose.users, Some(7));
         assert_eq!(cli.goose.host.as_deref(), Some("http://127.0.0.1:1"));
         assert_eq!(cli.goose.report_file, vec!["r.json".to_string()]);

@@ -1,10 +1,10 @@
-//! Everything a scenario needs, set up once from the flags: target, credentials, probes, knobs.
+//! Everything a scenario needs, set up once from the flags: target, credentials, counter sources, knobs.
 
+use crate::counters::Sources;
 use crate::loadtest::cli::Cli;
 use crate::loadtest::client::ClientOptions;
 use crate::loadtest::credentials::{self, Credential};
 use crate::loadtest::engine::Target;
-use crate::loadtest::scrape::Probe;
 use anyhow::{Context as _, Result, bail};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,8 @@ use std::time::Duration;
 pub struct Context {
     pub cli: Cli,
     pub target: Target,
-    pub probe: Probe,
+    /// Where each window's server-side counters come from.
+    pub sources: Sources,
     pub kube: Option<kube::Client>,
     /// Credentials of identities `0..--identities`.
     pub credentials: Arc<Vec<Credential>>,
@@ -23,10 +24,12 @@ pub struct Context {
 
 impl Context {
     pub async fn from_cli(cli: Cli) -> Result<Self> {
+        // A paired run's default target is its first pair.
         let host = cli
             .goose
             .host
             .clone()
+            .or_else(|| cli.pair.first().map(|p| p.url.clone()))
             .context("--host URL of the gateway is required")?;
         let kube = match &cli.kubeconfig {
             Some(path) => Some(credentials::kube_client(path).await?),
@@ -53,9 +56,10 @@ impl Context {
             timeout: Duration::from_secs_f64(cli.request_timeout_secs.max(0.001)),
             accept_invalid_certs: cli.goose.accept_invalid_certs,
         };
-        let probe = Probe {
+        let sources = Sources {
             kube: kube.clone(),
             gateway_metrics: cli.gateway_metrics.clone(),
+            gateway_pids: cli.gateway_pid.clone(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()?,
@@ -67,7 +71,7 @@ impl Context {
                 credentials: Arc::new(Vec::new()),
                 client,
             },
-            probe,
+            sources,
             kube,
             credentials: Arc::new(Vec::new()),
             run_seed: rand::random(),

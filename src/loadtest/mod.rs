@@ -3,15 +3,16 @@
 
 pub mod body;
 pub mod cli;
+pub mod cli_args;
 pub mod client;
 pub mod context;
 pub mod credentials;
 pub mod engine;
 pub mod generator;
 pub mod pacing;
+pub mod pair;
 pub mod recording;
 pub mod scenarios;
-pub mod scrape;
 pub mod summary;
 
 /// Runs the scenario `cli` names and writes its summary.

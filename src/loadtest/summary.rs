@@ -3,7 +3,7 @@
 
 use crate::loadtest::generator::{self, CpuWindow};
 use crate::loadtest::recording::{Recording, latency_summary};
-use crate::loadtest::scrape::Delta;
+use crate::results::ServerCounts;
 use crate::results::{LoadSummary, SCHEMA_VERSION};
 use anyhow::{Context as _, Result};
 use std::path::Path;
@@ -35,7 +35,7 @@ pub fn build(
     facts: &RunFacts<'_>,
     recording: &Recording,
     cpu: &CpuWindow,
-    delta: &Delta,
+    server: &ServerCounts,
 ) -> LoadSummary {
     let all = latency_summary(&recording.histogram(None));
     let elapsed_secs = facts.elapsed.as_secs_f64().max(1e-3);
@@ -66,10 +66,7 @@ pub fn build(
         }),
         connection: facts.connection.to_string(),
         service_time_us: Some(recording.service_time()),
-        apiserver_calls: delta.apiserver_calls.clone(),
-        apiserver_throttled: delta.apiserver_throttled,
-        token_cache: delta.token_cache.clone(),
-        sar_cache: delta.sar_cache.clone(),
+        server: server.clone(),
         ..Default::default()
     }
 }

@@ -58,8 +58,11 @@ fn handshake_rows(results: &Results) -> Vec<Vec<String>> {
                         numfmt::rps(load.achieved_rps),
                         esc(&numfmt::latency_us(load.latency_us.p50)),
                         esc(&numfmt::latency_us(load.latency_us.p99)),
-                        numfmt::int(run.tls_handshakes as f64),
-                        per_request(run.tls_handshakes, figures::requests(load)),
+                        numfmt::int(run.server().tls_handshakes.unwrap_or(0) as f64),
+                        per_request(
+                            run.server().tls_handshakes.unwrap_or(0),
+                            figures::requests(load),
+                        ),
                         numfmt::opt(figures::cpu_ms_per_1000(run, load), |v| {
                             format!("{v:.1} ms")
                         }),

@@ -119,20 +119,14 @@ pub fn held(run: &RunRecord, load: &LoadSummary, slo_p99_us: u64) -> bool {
 pub fn auth_calls(run: &RunRecord) -> u64 {
     ["tokenreviews", "subjectaccessreviews"]
         .iter()
-        .map(|r| run.apiserver_calls.get(*r).copied().unwrap_or(0))
+        .map(|r| run.server().apiserver_calls.get(*r).copied().unwrap_or(0))
         .sum()
 }
 
 /// TokenReviews per request sent.
 pub fn tokenreviews_per_request(run: &RunRecord, load: &LoadSummary) -> Option<f64> {
     let n = requests(load);
-    (n > 0).then(|| {
-        run.apiserver_calls
-            .get("tokenreviews")
-            .copied()
-            .unwrap_or(0) as f64
-            / n as f64
-    })
+    (n > 0).then(|| run.server().tokenreviews().unwrap_or(0) as f64 / n as f64)
 }
 
 /// Auth API calls per minute, projected to real time. Calls of TTL-driven modes happen
@@ -184,13 +178,13 @@ pub fn calls_timeline(run: &RunRecord) -> Option<Vec<(f64, f64)>> {
 /// Gateway CPU milliseconds per 1,000 requests.
 pub fn cpu_ms_per_1000(run: &RunRecord, load: &LoadSummary) -> Option<f64> {
     let n = requests(load);
-    (n > 0 && run.gateway_cpu_secs > 0.0)
-        .then(|| run.gateway_cpu_secs / n as f64 * 1_000.0 * 1_000.0)
+    let cpu = run.server().gateway_cpu_secs.unwrap_or(0.0);
+    (n > 0 && cpu > 0.0).then(|| cpu / n as f64 * 1_000.0 * 1_000.0)
 }
 
 /// Whether the API server or the gateway's client-side rate limiter throttled during the run.
 pub fn throttled(run: &RunRecord) -> bool {
-    run.apiserver_throttled > 0 || run.client_throttle_wait_secs > 0.0
+    run.server().throttled()
 }
 
 /// What a mode held in the saturation ramp.
@@ -239,10 +233,23 @@ pub fn capacity(results: &Results, mode: &str, slo_p99_us: u64) -> Option<Capaci
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{CacheCounts, Environment, LatencyUs, RateStep};
+    use crate::results::{CacheCounts, Environment, LatencyUs, RateStep, ServerCounts};
     use std::collections::BTreeMap;
 
-    fn run(mode: &str, scenario: Scenario, offered_rps: f64, load: LoadSummary) -> RunRecord {
+    fn run(mode: &str, scenario: Scenario, offered_rps: f64, mut load: LoadSummary) -> RunRecord {
+        load.server = ServerCounts {
+            apiserver_calls: BTreeMap::from([
+                ("tokenreviews".into(), 300),
+                ("subjectaccessreviews".into(), 300),
+                ("serviceaccounts/token".into(), 50),
+            ]),
+            apiserver_throttled: Some(0),
+            client_throttle_wait_secs: Some(0.0),
+            token_cache: Some(CacheCounts { hits: 9, misses: 1 }),
+            gateway_cpu_secs: Some(1.5),
+            tls_handshakes: Some(0),
+            ..Default::default()
+        };
         RunRecord {
             id: format!("{}/{mode}/{offered_rps}", scenario.as_str()),
             scenario,
@@ -252,17 +259,6 @@ mod tests {
             outcome: RunOutcome::Ok,
             load: Some(load),
             duration_secs: 30.0,
-            apiserver_calls: BTreeMap::from([
-                ("tokenreviews".into(), 300),
-                ("subjectaccessreviews".into(), 300),
-                ("serviceaccounts/token".into(), 50),
-            ]),
-            apiserver_throttled: 0,
-            client_throttle_wait_secs: 0.0,
-            token_cache: Some(CacheCounts { hits: 9, misses: 1 }),
-            sar_cache: None,
-            gateway_cpu_secs: 1.5,
-            tls_handshakes: 0,
         }
     }
 

@@ -53,7 +53,11 @@ pub fn rate_rows(results: &Results) -> Vec<RateRow> {
                 p999_us: load.latency_us.p999,
                 error_ratio: figures::error_ratio(load),
                 api_calls_per_min_real: figures::api_calls_per_min_real(run, scale),
-                token_hit_ratio: run.token_cache.as_ref().and_then(|c| c.hit_ratio()),
+                token_hit_ratio: run
+                    .server()
+                    .token_cache
+                    .as_ref()
+                    .and_then(|c| c.hit_ratio()),
                 cpu_ms_per_1000: figures::cpu_ms_per_1000(run, load),
                 generator_limited: load.generator.limited,
             });

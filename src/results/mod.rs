@@ -5,239 +5,70 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+mod load;
+mod paired;
+
+pub use load::*;
+pub use paired::*;
+
 /// Bump when a field changes meaning or is removed.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: a run's server-side counts live once, in `LoadSummary.server` (`ServerCounts`), measured by
+/// the load generator over exactly its timed window; `RunRecord` no longer repeats them.
+pub const SCHEMA_VERSION: u32 = 2;
 
-/// Latency percentiles in microseconds, read from an HdrHistogram (3 significant digits).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LatencyUs {
-    pub count: u64,
-    pub p50: u64,
-    pub p90: u64,
-    pub p99: u64,
-    pub p999: u64,
-    pub max: u64,
-    pub mean: f64,
-}
-
-/// One second of a run, counted by intended send time.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct SecondSample {
-    pub t_secs: u64,
-    pub requests: u64,
-    pub errors: u64,
-    pub p99_us: u64,
-}
-
-/// Whether the load generator, not the system under test, limited the run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct GeneratorLimit {
-    pub limited: bool,
-    /// Human-readable reason when `limited` (e.g. "generator CPU 98%", "achieved 71% of offered").
+/// A measured figure with its 95% interval (cluster bootstrap over `n` rounds, see `stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub value: f64,
+    pub lo: f64,
+    pub hi: f64,
+    /// Rounds (independent units) behind the interval; 0 for a single measurement.
     #[serde(default)]
-    pub reason: Option<String>,
-    /// Generator process CPU seconds / wall seconds (1.0 = one full core).
-    pub cpu_cores_used: f64,
-    /// p99 of the delay the generator itself added before sending (actual send minus the later
-    /// of the intended send time and the user's previous completion), microseconds.
-    #[serde(default)]
-    pub send_delay_p99_us: u64,
-    /// Share of the users' time spent waiting on responses (0..1); near 1 means the users
-    /// were all waiting on the system under test (raise `--users` or accept it as saturated).
-    #[serde(default)]
-    pub users_busy: f64,
+    pub n: u64,
 }
 
-/// One rate step of the `saturation` scenario.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RateStep {
-    pub offered_rps: f64,
-    pub achieved_rps: f64,
-    pub latency_us: LatencyUs,
-    pub error_ratio: f64,
-    /// p99 within the SLO and errors <= 1%.
-    pub held: bool,
-    /// The generator, not the gateway, limited this step (see `GeneratorLimit`).
-    #[serde(default)]
-    pub generator_limited: bool,
-}
+impl Estimate {
+    /// A figure measured once, without an interval.
+    pub fn point(value: f64) -> Estimate {
+        Estimate {
+            value,
+            lo: value,
+            hi: value,
+            n: 0,
+        }
+    }
 
-/// One churn level of the `churn` scenario.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ChurnPoint {
-    /// Fraction of requests from never-seen identities (0.0..=1.0).
-    pub churn_fraction: f64,
-    pub requests: u64,
-    /// Token-cache hit ratio over this level, from the gateway's /metrics.
-    pub token_hit_ratio: f64,
-    pub tokenreviews: u64,
-}
+    /// Whether the interval includes zero: the difference was not resolved.
+    pub fn contains_zero(&self) -> bool {
+        self.lo <= 0.0 && self.hi >= 0.0
+    }
 
-/// Requests and outcomes for one group of identities.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Availability {
-    pub requests: u64,
-    pub ok: u64,
-    /// Status code (or error kind) -> count.
-    pub codes: BTreeMap<String, u64>,
-}
-
-impl Availability {
-    pub fn ratio(&self) -> f64 {
-        if self.requests == 0 {
-            0.0
-        } else {
-            self.ok as f64 / self.requests as f64
+    /// Every value of the interval scaled by `factor` (e.g. seconds to microseconds).
+    pub fn scaled(&self, factor: f64) -> Estimate {
+        let (a, b) = (self.lo * factor, self.hi * factor);
+        Estimate {
+            value: self.value * factor,
+            lo: a.min(b),
+            hi: a.max(b),
+            n: self.n,
         }
     }
 }
 
-/// `outage` scenario outcome.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct OutageResult {
-    pub window_secs: f64,
-    /// Identities whose credentials were used (and so cached) before the outage.
-    pub known: Availability,
-    /// Identities first seen during the outage.
-    pub new: Availability,
-    /// From the end of the window to the first success of a new identity.
-    #[serde(default)]
-    pub recovery_ms: Option<u64>,
-    /// Per-second availability across the run (for the chart): (t_secs, ok ratio).
-    #[serde(default)]
-    pub timeline: Vec<(f64, f64)>,
-}
-
-/// `revocation` scenario outcome.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RevocationResult {
-    /// "serviceaccount-delete" or "crl".
-    pub method: String,
-    /// Time from the revocation call returning to the first refusal (401/403), None if never refused.
-    #[serde(default)]
-    pub delay_ms: Option<u64>,
-    /// How long the scenario kept trying after the revocation.
-    pub observed_for_ms: u64,
-    /// Requests that still succeeded after revocation.
-    pub accepted_after_revocation: u64,
-}
-
-/// `cold-burst` scenario outcome.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ColdBurstResult {
-    pub concurrency: u64,
-    pub identities: u64,
-    /// TokenReviews the API server counted during the burst.
-    pub tokenreviews: u64,
-    pub subjectaccessreviews: u64,
-    pub latency_us: LatencyUs,
-}
-
-/// What `loadtest` writes for one scenario run (`--summary-out`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LoadSummary {
-    pub schema_version: u32,
-    pub scenario: String,
-    pub target: String,
-    /// How latency was measured, e.g. "latency from intended send time (fixed-rate schedule), coordinated omission corrected".
-    pub method: String,
-    pub offered_rps: f64,
-    pub achieved_rps: f64,
-    pub duration_secs: f64,
-    pub users: u64,
-    pub identities: u64,
-    pub latency_us: LatencyUs,
-    /// "2xx", "4xx", "5xx", "error" -> percentiles.
-    #[serde(default)]
-    pub latency_by_class_us: BTreeMap<String, LatencyUs>,
-    /// HTTP status code -> count.
-    pub status_counts: BTreeMap<String, u64>,
-    /// Transport error kind (connect, timeout, tls, ...) -> count.
-    #[serde(default)]
-    pub errors: BTreeMap<String, u64>,
-    #[serde(default)]
-    pub timeseries: Vec<SecondSample>,
-    pub generator: GeneratorLimit,
-    /// Path of the HdrHistogram V2+Deflate interval log of this run, if written.
-    #[serde(default)]
-    pub histogram_log: Option<String>,
-    /// "keepalive" or "new-connection-per-request".
-    #[serde(default)]
-    pub connection: String,
-    #[serde(default)]
-    pub steps: Vec<RateStep>,
-    #[serde(default)]
-    pub max_held_rps: Option<f64>,
-    #[serde(default)]
-    pub churn: Vec<ChurnPoint>,
-    #[serde(default)]
-    pub churn_at_95: Option<f64>,
-    #[serde(default)]
-    pub cold_burst: Option<ColdBurstResult>,
-    #[serde(default)]
-    pub revocation: Option<RevocationResult>,
-    #[serde(default)]
-    pub outage: Option<OutageResult>,
-    /// Completion minus actual send time: what a closed-loop tool would have reported
-    /// (shown beside `latency_us` to make coordinated omission visible).
-    #[serde(default)]
-    pub service_time_us: Option<LatencyUs>,
-    /// API-server requests during the measured window by resource, from its /metrics
-    /// (empty when no `--kubeconfig` was given).
-    #[serde(default)]
-    pub apiserver_calls: BTreeMap<String, u64>,
-    /// API-server answers with code 429 during the measured window.
-    #[serde(default)]
-    pub apiserver_throttled: u64,
-    /// Gateway cache counts during the measured window, from `--gateway-metrics`.
-    #[serde(default)]
-    pub token_cache: Option<CacheCounts>,
-    #[serde(default)]
-    pub sar_cache: Option<CacheCounts>,
-    #[serde(default)]
-    pub throttle: Option<ThrottleResult>,
-    #[serde(default)]
-    pub handshake: Option<HandshakeResult>,
-    /// Path of goose's own report(s) written beside the summary, if any.
-    #[serde(default)]
-    pub goose_reports: Vec<String>,
-}
-
-/// `throttle` scenario outcome: one burst of concurrent requests from cold identities, then
-/// the same burst again once the gateway has seen them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ThrottleResult {
-    pub concurrency: u64,
-    pub identities: u64,
-    pub cold_latency_us: LatencyUs,
-    pub warm_latency_us: LatencyUs,
-    /// API-server calls by resource during the cold and the warm burst.
-    pub cold_apiserver_calls: BTreeMap<String, u64>,
-    pub warm_apiserver_calls: BTreeMap<String, u64>,
-    /// API-server 429 answers over both bursts.
-    pub apiserver_throttled: u64,
-    /// Seconds the gateway's client-side rate limiter made requests wait over both bursts.
-    #[serde(default)]
-    pub client_throttle_wait_secs: f64,
-}
-
-/// `handshake` scenario outcome: the same rate with keep-alive and with a new connection
-/// (and so a TLS handshake when the target is https) per request.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct HandshakeResult {
-    /// "bearer" or "client-certificate".
-    pub credential: String,
-    pub keepalive_latency_us: LatencyUs,
-    pub new_connection_latency_us: LatencyUs,
-    /// Gateway-counted TLS handshakes during each phase (from `--gateway-metrics`).
-    #[serde(default)]
-    pub keepalive_handshakes: u64,
-    #[serde(default)]
-    pub new_connection_handshakes: u64,
-}
-
 /// Which scenario family a run belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scenario {
     Steady,
@@ -248,9 +79,13 @@ pub enum Scenario {
     Outage,
     Throttle,
     Handshake,
+    /// Several gateways measured in interleaved rounds at one rate: how decide's steady runs
+    /// are made (loadtest only; decide selects it as `steady`).
+    Paired,
 }
 
 impl Scenario {
+    /// The scenario families decide runs (paired is how it runs steady).
     pub const ALL: [Scenario; 8] = [
         Scenario::Steady,
         Scenario::Saturation,
@@ -272,6 +107,7 @@ impl Scenario {
             Scenario::Outage => "outage",
             Scenario::Throttle => "throttle",
             Scenario::Handshake => "handshake",
+            Scenario::Paired => "paired",
         }
     }
 }
@@ -309,6 +145,124 @@ impl CacheCounts {
     }
 }
 
+/// Server-side counts over one measured window; `None` (or an empty map) means not measured
+/// (no such source), never "zero happened".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerCounts {
+    /// API-server requests by "resource" or "resource/subresource", from the API server's own
+    /// `apiserver_request_total` (the ground truth; non-resource requests left out).
+    #[serde(default)]
+    pub apiserver_calls: BTreeMap<String, u64>,
+    /// API-server answers with code 429 (server-side throttling).
+    #[serde(default)]
+    pub apiserver_throttled: Option<u64>,
+    #[serde(default)]
+    pub token_cache: Option<CacheCounts>,
+    #[serde(default)]
+    pub sar_cache: Option<CacheCounts>,
+    /// Completed TLS handshakes the gateway counted.
+    #[serde(default)]
+    pub tls_handshakes: Option<u64>,
+    #[serde(default)]
+    pub tls_handshake_failures: Option<u64>,
+    /// Seconds the gateway's client-side rate limiter made API calls wait (summed over calls).
+    #[serde(default)]
+    pub client_throttle_wait_secs: Option<f64>,
+    /// API calls the gateway says it made, by api (tokenreview, subjectaccessreview, jwks).
+    #[serde(default)]
+    pub gateway_apiserver_calls: BTreeMap<String, u64>,
+    /// CPU seconds (user + system) of the gateway process(es), from /proc.
+    #[serde(default)]
+    pub gateway_cpu_secs: Option<f64>,
+}
+
+impl ServerCounts {
+    const EMPTY: ServerCounts = ServerCounts {
+        apiserver_calls: BTreeMap::new(),
+        apiserver_throttled: None,
+        token_cache: None,
+        sar_cache: None,
+        tls_handshakes: None,
+        tls_handshake_failures: None,
+        client_throttle_wait_secs: None,
+        gateway_apiserver_calls: BTreeMap::new(),
+        gateway_cpu_secs: None,
+    };
+
+    /// TokenReviews: the API server's count, else the gateway's own.
+    pub fn tokenreviews(&self) -> Option<u64> {
+        self.api_calls("tokenreviews", "tokenreview")
+    }
+
+    /// SubjectAccessReviews: the API server's count, else the gateway's own.
+    pub fn subjectaccessreviews(&self) -> Option<u64> {
+        self.api_calls("subjectaccessreviews", "subjectaccessreview")
+    }
+
+    fn api_calls(&self, resource: &str, gateway_api: &str) -> Option<u64> {
+        // Which side was scraped shows in its always-present counters.
+        if self.apiserver_throttled.is_some() {
+            Some(self.apiserver_calls.get(resource).copied().unwrap_or(0))
+        } else if self.client_throttle_wait_secs.is_some() {
+            Some(
+                self.gateway_apiserver_calls
+                    .get(gateway_api)
+                    .copied()
+                    .unwrap_or(0),
+            )
+        } else {
+            None
+        }
+    }
+
+    /// Adds another window's counts (for a run made of separate windows, e.g. paired slots).
+    /// A figure measured in either window is measured in the sum.
+    pub fn absorb(&mut self, other: &ServerCounts) {
+        fn add<T: Copy + std::ops::Add<Output = T>>(a: &mut Option<T>, b: Option<T>) {
+            *a = match (*a, b) {
+                (Some(x), Some(y)) => Some(x + y),
+                (x, y) => x.or(y),
+            };
+        }
+        fn add_map(a: &mut BTreeMap<String, u64>, b: &BTreeMap<String, u64>) {
+            for (k, v) in b {
+                *a.entry(k.clone()).or_default() += v;
+            }
+        }
+        let add_cache = |a: &mut Option<CacheCounts>, b: &Option<CacheCounts>| {
+            if let Some(b) = b {
+                let a = a.get_or_insert_with(CacheCounts::default);
+                a.hits += b.hits;
+                a.misses += b.misses;
+            }
+        };
+        add_map(&mut self.apiserver_calls, &other.apiserver_calls);
+        add(&mut self.apiserver_throttled, other.apiserver_throttled);
+        add_cache(&mut self.token_cache, &other.token_cache);
+        add_cache(&mut self.sar_cache, &other.sar_cache);
+        add(&mut self.tls_handshakes, other.tls_handshakes);
+        add(
+            &mut self.tls_handshake_failures,
+            other.tls_handshake_failures,
+        );
+        add(
+            &mut self.client_throttle_wait_secs,
+            other.client_throttle_wait_secs,
+        );
+        add_map(
+            &mut self.gateway_apiserver_calls,
+            &other.gateway_apiserver_calls,
+        );
+        add(&mut self.gateway_cpu_secs, other.gateway_cpu_secs);
+    }
+
+    /// Whether the API server answered 429 or the client-side limiter made calls wait.
+    pub fn throttled(&self) -> bool {
+        self.apiserver_throttled.unwrap_or(0) > 0
+            || self.client_throttle_wait_secs.unwrap_or(0.0) > 0.0
+    }
+}
+
 /// One scenario run in `results.json`: the load summary plus the server-side deltas scraped
 /// from /metrics before and after it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -327,25 +281,19 @@ pub struct RunRecord {
     pub load: Option<LoadSummary>,
     /// Wall time of the timed window in seconds (scaled time, as run).
     pub duration_secs: f64,
-    /// API-server requests during the run by resource (tokenreviews, subjectaccessreviews, ...),
-    /// from the API server's own `apiserver_request_total`.
-    #[serde(default)]
-    pub apiserver_calls: BTreeMap<String, u64>,
-    /// API-server answers with code 429 during the run (server-side throttling).
-    #[serde(default)]
-    pub apiserver_throttled: u64,
-    /// Seconds the gateway's client-side rate limiter made requests wait, if it reports it.
-    #[serde(default)]
-    pub client_throttle_wait_secs: f64,
-    #[serde(default)]
-    pub token_cache: Option<CacheCounts>,
-    #[serde(default)]
-    pub sar_cache: Option<CacheCounts>,
-    /// Gateway process CPU seconds (user+system) during the run, from /proc.
-    #[serde(default)]
-    pub gateway_cpu_secs: f64,
-    #[serde(default)]
-    pub tls_handshakes: u64,
+}
+
+impl RunRecord {
+    /// The run's server-side counts (empty when it produced no load summary).
+    pub fn server(&self) -> &ServerCounts {
+        static NONE: ServerCounts = ServerCounts::EMPTY;
+        self.load.as_ref().map_or(&NONE, |l| &l.server)
+    }
+
+    /// The run's server-side counts, for building records (adds an empty load summary if none).
+    pub fn server_mut(&mut self) -> &mut ServerCounts {
+        &mut self.load.get_or_insert_with(Default::default).server
+    }
 }
 
 /// Where and how the results were measured.
@@ -419,4 +367,7 @@ pub struct Results {
     pub runs: Vec<RunRecord>,
     #[serde(default)]
     pub microbenchmarks: Vec<MicroBench>,
+    /// Modes measured paired and interleaved, one comparison per rate.
+    #[serde(default)]
+    pub comparisons: Vec<Comparison>,
 }

@@ -48,7 +48,8 @@ fn a_failing_load_generator_is_recorded_per_run_and_decide_exits_non_zero() {
 
     let results = read_results(&out);
     assert!(!results.partial);
-    assert_eq!(results.runs.len(), 2);
+    // Two paired steady runs (the floor joins cached), one record per mode each.
+    assert_eq!(results.runs.len(), 4);
     for run in &results.runs {
         match &run.outcome {
             RunOutcome::Failed { error } => {
@@ -58,9 +59,10 @@ fn a_failing_load_generator_is_recorded_per_run_and_decide_exits_non_zero() {
             other => panic!("{}: {other:?}", run.id),
         }
         assert!(run.load.is_none());
-        // The gateway was started for the run; only the generator failed.
-        let slug = run.id.replace('/', "_");
-        assert!(out.join(format!("logs/{slug}-gateway.log")).exists());
+        // The gateways were started for the run; only the generator failed.
+        let rate = run.id.rsplit('/').next().unwrap();
+        let log = out.join(format!("logs/steady_{rate}-gateway-{}.log", run.mode));
+        assert!(log.exists(), "{}", log.display());
     }
     assert_consistent(&results, &read_html(&out));
 }

@@ -36,18 +36,18 @@ async fn steady_cached_counts_one_tokenreview_per_identity() {
         s.status_counts
     );
     assert_eq!(
-        s.apiserver_calls.get("tokenreviews"),
+        s.server.apiserver_calls.get("tokenreviews"),
         Some(&3),
         "{:?}",
-        s.apiserver_calls
+        s.server.apiserver_calls
     );
     assert_eq!(
-        s.apiserver_calls.get("subjectaccessreviews"),
+        s.server.apiserver_calls.get("subjectaccessreviews"),
         Some(&3),
         "{:?}",
-        s.apiserver_calls
+        s.server.apiserver_calls
     );
-    let token = s.token_cache.expect("token cache counts");
+    let token = s.server.token_cache.expect("token cache counts");
     assert_eq!((token.hits, token.misses), (97, 3));
     assert!((s.offered_rps - 50.0).abs() < f64::EPSILON);
     assert!(s.achieved_rps > 40.0, "achieved {}", s.achieved_rps);
@@ -224,14 +224,22 @@ async fn saturation_reports_steps_and_highest_held_rate() {
             "1",
             "--slo-p99-us",
             "1000000",
+            "--min-step-samples",
+            "100",
         ],
     )
     .await;
     assert_common(&s);
     assert_eq!(s.steps.len(), 2, "{:?}", s.steps);
     assert_eq!(
-        s.steps[0].latency_us.count, 52,
-        "50 rounded up to a multiple of 4 users"
+        s.steps[0].latency_us.count, 100,
+        "the 50 RPS step lasts 2 s, long enough for 100 samples"
+    );
+    assert_eq!(s.steps[1].latency_us.count, 100, "1 s at 100 RPS");
+    assert!(
+        s.steps
+            .iter()
+            .all(|st| st.gateway_cpu_us_per_request.is_some())
     );
     assert!(
         s.steps.iter().all(|st| st.held && st.error_ratio == 0.0),
@@ -239,6 +247,75 @@ async fn saturation_reports_steps_and_highest_held_rate() {
         s.steps
     );
     assert_eq!(s.max_held_rps, Some(100.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paired_rounds_alternate_gateways_and_check_the_api_call_model() {
+    let cluster = Cluster::start().await;
+    let none = cluster.gateway("none", &[]).await;
+    // A 1 s token TTL, so the 3 rounds of 0.4 s slots see entries expire and refill.
+    let ttl = ["--token-cache-ttl", "1s", "--sar-allowed-ttl", "1s"];
+    let cached = cluster.gateway("cached", &ttl).await;
+    let kubeconfig = cluster.kubeconfig.display().to_string();
+    let pairs = [none.pair("none"), cached.pair("cached")];
+    let s = loadtest(
+        "paired",
+        &none,
+        &[
+            "--kubeconfig",
+            &kubeconfig,
+            "--identities",
+            "3",
+            "--rate",
+            "100",
+            "--rounds",
+            "3",
+            "--slot-secs",
+            "0.4",
+            "--pair",
+            &pairs[0],
+            "--pair",
+            &pairs[1],
+            "--model",
+            "cached:tokenreviews:1",
+            "--model",
+            "cached:subjectaccessreviews:1",
+        ],
+    )
+    .await;
+    let paired = s.paired.as_ref().expect("paired result");
+    let c = &paired.comparison;
+    assert_eq!(c.rounds, 3);
+    assert_eq!(
+        c.order,
+        [["none", "cached"], ["cached", "none"], ["none", "cached"]]
+            .map(|r| r.map(String::from).to_vec())
+            .to_vec(),
+        "order rotates round by round"
+    );
+    for mode in ["none", "cached"] {
+        let per_mode = &paired.per_mode[mode];
+        assert_eq!(
+            per_mode.latency_us.count, 120,
+            "{mode}: 3 slots x 40 requests"
+        );
+        assert_eq!(per_mode.status_counts.get("201"), Some(&120), "{mode}");
+        let m = c.mode(mode).unwrap();
+        assert_eq!(m.requests, 120);
+        assert!(m.cpu_us_per_request.is_some_and(|c| c.value > 0.0), "{m:?}");
+    }
+    let none_calls = &paired.per_mode["none"].server.apiserver_calls;
+    assert_eq!(none_calls.get("tokenreviews"), None, "{none_calls:?}");
+    let cost = c.mode("cached").unwrap().cost_us.as_ref().unwrap();
+    assert!(cost.p50.is_some() && cost.p99.is_some());
+    assert_eq!(c.model_checks.len(), 2, "{:?}", c.model_checks);
+    for check in &c.model_checks {
+        assert!(
+            check.predicted >= 3,
+            "entries expired and refilled: {check:?}"
+        );
+        assert_eq!(check.agrees, Some(true), "{check:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -226,7 +226,9 @@ fn claims_table_covers_every_row_of_the_design_note() {
     );
     let throttle = |wait| {
         let mut r = keep_baseline();
-        run_mut(&mut r, "throttle/cached/client-qps-50").client_throttle_wait_secs = wait;
+        run_mut(&mut r, "throttle/cached/client-qps-50")
+            .server_mut()
+            .client_throttle_wait_secs = Some(wait);
         claims::claims(&r)
             .into_iter()
             .find(|c| c.claim.starts_with("client-side"))

@@ -74,7 +74,10 @@ fn summary(pod: usize, samples: u64, limited: bool) -> LoadSummary {
             ..Default::default()
         },
         // Every pod scrapes the same API server over overlapping windows.
-        apiserver_calls: BTreeMap::from([("tokenreviews".into(), 10 * (pod as u64 + 1))]),
+        server: gatebench::results::ServerCounts {
+            apiserver_calls: BTreeMap::from([("tokenreviews".into(), 10 * (pod as u64 + 1))]),
+            ..Default::default()
+        },
         goose_reports: vec![format!("pod-{pod}.html")],
         ..Default::default()
     }
@@ -185,7 +188,7 @@ fn three_pods_merge_into_the_histogram_of_all_samples() {
     assert!((merged.generator.cpu_cores_used - 1.5).abs() < 1e-9);
     assert_eq!(merged.generator.send_delay_p99_us, 200);
     // Overlapping scrapes of one server are not added: the widest is kept, and said so.
-    assert_eq!(merged.apiserver_calls["tokenreviews"], 30);
+    assert_eq!(merged.server.apiserver_calls["tokenreviews"], 30);
     assert!(merged.method.contains("not a sum"), "{}", merged.method);
     assert_eq!(merged.goose_reports.len(), 3);
 

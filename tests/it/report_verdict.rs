@@ -8,7 +8,7 @@ use report_fixtures::*;
 
 fn set_hit_ratio(results: &mut gatebench::results::Results, id: &str, ratio: f64) {
     let hits = (ratio * 10_000.0).round() as u64;
-    run_mut(results, id).token_cache = Some(gatebench::results::CacheCounts {
+    run_mut(results, id).server_mut().token_cache = Some(gatebench::results::CacheCounts {
         hits,
         misses: 10_000 - hits,
     });
@@ -114,18 +114,24 @@ fn capacity_just_below_growth_reconsiders_mtls_just_above_keeps() {
 #[test]
 fn throttling_with_the_cache_reconsiders_mtls() {
     let mut r = keep_baseline();
-    run_mut(&mut r, "steady/cached/1000").apiserver_throttled = 1;
+    run_mut(&mut r, "steady/cached/1000")
+        .server_mut()
+        .apiserver_throttled = Some(1);
     let v = verdict(&r);
     assert_eq!(v.branch, Branch::ReconsiderMtls, "{}", v.sentence);
     assert!(v.sentence.contains("throttled"), "{}", v.sentence);
 
     let mut r = keep_baseline();
-    run_mut(&mut r, "saturation/cached/8000").client_throttle_wait_secs = 0.25;
+    run_mut(&mut r, "saturation/cached/8000")
+        .server_mut()
+        .client_throttle_wait_secs = Some(0.25);
     assert_eq!(verdict(&r).branch, Branch::ReconsiderMtls);
 
     // Throttling of the uncached mode is expected and does not count against the cache.
     let mut r = keep_baseline();
-    run_mut(&mut r, "steady/tokenreview/1000").apiserver_throttled = 500;
+    run_mut(&mut r, "steady/tokenreview/1000")
+        .server_mut()
+        .apiserver_throttled = Some(500);
     assert_eq!(verdict(&r).branch, Branch::KeepTokenReview);
 }
 
@@ -257,7 +263,9 @@ fn a_floor_that_misses_the_slo_gives_no_verdict_on_latency() {
 
     // Throttling with the cache is an auth problem whatever the floor does.
     set_p99(&mut r, "steady/none/1000", SLO_US + 1);
-    run_mut(&mut r, "steady/cached/100").apiserver_throttled = 3;
+    run_mut(&mut r, "steady/cached/100")
+        .server_mut()
+        .apiserver_throttled = Some(3);
     assert_eq!(verdict(&r).branch, Branch::ReconsiderMtls);
 }
 

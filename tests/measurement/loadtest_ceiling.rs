@@ -68,6 +68,6 @@ async fn steady_1000_against_cached() {
     show("cached/1000", &s);
     println!(
         "token cache {:?}, API calls {:?}",
-        s.token_cache, s.apiserver_calls
+        s.server.token_cache, s.server.apiserver_calls
     );
 }

@@ -105,6 +105,7 @@ impl Cluster {
         Gateway {
             url: proc.event["url"].as_str().unwrap().to_string(),
             metrics_url: proc.event["metrics_url"].as_str().unwrap().to_string(),
+            pid: proc.child.id().expect("gateway running"),
             _proc: proc,
         }
     }
@@ -125,7 +126,18 @@ impl Cluster {
 pub struct Gateway {
     pub url: String,
     pub metrics_url: String,
+    pub pid: u32,
     _proc: Proc,
+}
+
+impl Gateway {
+    /// This gateway as one `--pair` of a paired run.
+    pub fn pair(&self, mode: &str) -> String {
+        format!(
+            "{mode}={};metrics={};pid={}",
+            self.url, self.metrics_url, self.pid
+        )
+    }
 }
 
 pub async fn kube_client(kubeconfig: &Path) -> kube::Client {
@@ -158,6 +170,7 @@ pub async fn loadtest_pinned(
     let out = cmd
         .args(["--scenario", scenario, "--host", &gateway.url])
         .args(["--gateway-metrics", &gateway.metrics_url, "--quiet"])
+        .args(["--gateway-pid", &gateway.pid.to_string()])
         .arg("--summary-out")
         .arg(&summary)
         .arg("--histogram-out")

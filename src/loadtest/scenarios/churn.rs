@@ -3,15 +3,16 @@
 //! which the hit ratio falls below 95%.
 
 use super::{Window, base_summary, measured_phase, write};
+use crate::counters::Counters;
 use crate::loadtest::body::Bodies;
 use crate::loadtest::context::Context;
 use crate::loadtest::engine::{PhasePlan, RequestSpec};
 use crate::loadtest::generator::CpuWindow;
 use crate::loadtest::pacing::{burst_offsets, fixed_rate_offsets};
 use crate::loadtest::recording::Recording;
-use crate::loadtest::scrape::{Delta, delta};
 use crate::loadtest::summary::METHOD;
 use crate::results::ChurnPoint;
+use crate::results::ServerCounts;
 use anyhow::{Result, bail};
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,7 +56,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
     measured_phase(ctx, &target, warm).await?;
 
     let cpu = CpuWindow::start();
-    let before_all = ctx.probe.snapshot().await?;
+    let before_all = Counters::scrape(&ctx.sources).await?;
     let mut combined = Recording::default();
     let mut offset = Duration::ZERO;
     let mut started_at = None;
@@ -82,18 +83,22 @@ pub async fn run(ctx: &Context) -> Result<()> {
         };
         next_fresh += fresh_per_level[level];
         let m = measured_phase(ctx, &target, plan).await?;
-        points.push(point(fraction, &m.delta, m.outcome.recording.records.len()));
+        points.push(point(
+            fraction,
+            &m.server,
+            m.outcome.recording.records.len(),
+        ));
         started_at.get_or_insert(m.outcome.started_at);
         combined.absorb(m.outcome.recording, offset);
         offset += m.outcome.elapsed;
     }
-    let after_all = ctx.probe.snapshot().await?;
-    let d = delta(&before_all, &after_all);
+    let after_all = Counters::scrape(&ctx.sources).await?;
+    let d = after_all.since(&before_all);
     let window = Window {
         recording: &combined,
         elapsed: offset,
         users,
-        delta: &d,
+        server: &d,
     };
     let mut summary = base_summary(ctx, METHOD, rate, window, &cpu);
     summary.churn_at_95 = points
@@ -109,7 +114,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
     )
 }
 
-fn point(fraction: f64, d: &Delta, requests: usize) -> ChurnPoint {
+fn point(fraction: f64, d: &ServerCounts, requests: usize) -> ChurnPoint {
     ChurnPoint {
         churn_fraction: fraction,
         requests: requests as u64,
@@ -118,7 +123,7 @@ fn point(fraction: f64, d: &Delta, requests: usize) -> ChurnPoint {
             .as_ref()
             .and_then(|c| c.hit_ratio())
             .unwrap_or(0.0),
-        tokenreviews: d.tokenreviews(),
+        tokenreviews: d.tokenreviews().unwrap_or(0),
     }
 }
 

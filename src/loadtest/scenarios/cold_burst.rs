@@ -27,13 +27,8 @@ pub async fn run(ctx: &Context) -> Result<()> {
     summary.cold_burst = Some(ColdBurstResult {
         concurrency: concurrency as u64,
         identities: identities as u64,
-        tokenreviews: m.delta.tokenreviews(),
-        subjectaccessreviews: m
-            .delta
-            .apiserver_calls
-            .get("subjectaccessreviews")
-            .copied()
-            .unwrap_or(0),
+        tokenreviews: m.server.tokenreviews().unwrap_or(0),
+        subjectaccessreviews: m.server.subjectaccessreviews().unwrap_or(0),
         latency_us: latency,
     });
     write(

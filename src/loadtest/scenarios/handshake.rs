@@ -5,7 +5,6 @@ use super::{Window, base_summary, fixed_rate_phase, round_robin, write};
 use crate::loadtest::context::Context;
 use crate::loadtest::generator::CpuWindow;
 use crate::loadtest::recording::{Recording, latency_summary};
-use crate::loadtest::scrape::Delta;
 use crate::loadtest::summary::METHOD;
 use crate::results::HandshakeResult;
 use anyhow::Result;
@@ -46,13 +45,13 @@ pub async fn run(ctx: &Context) -> Result<()> {
             .to_string(),
         keepalive_latency_us: latency_summary(&keep.outcome.recording.histogram(None)),
         new_connection_latency_us: latency_summary(&fresh.outcome.recording.histogram(None)),
-        keepalive_handshakes: keep.delta.tls_handshakes,
-        new_connection_handshakes: fresh.delta.tls_handshakes,
+        keepalive_handshakes: keep.server.tls_handshakes.unwrap_or(0),
+        new_connection_handshakes: fresh.server.tls_handshakes.unwrap_or(0),
     };
     let started_at = keep.outcome.started_at;
     let elapsed = keep.outcome.elapsed + fresh.outcome.elapsed;
     let users = keep.users.max(fresh.users);
-    let d = sum(&keep.delta, &fresh.delta);
+    let d = fresh.after.since(&keep.before);
     let mut combined = Recording::default();
     let keep_elapsed = keep.outcome.elapsed;
     combined.absorb(keep.outcome.recording, std::time::Duration::ZERO);
@@ -61,35 +60,10 @@ pub async fn run(ctx: &Context) -> Result<()> {
         recording: &combined,
         elapsed,
         users,
-        delta: &d,
+        server: &d,
     };
     let mut summary = base_summary(ctx, METHOD, rate, window, &cpu);
     summary.connection = "keepalive, then new-connection-per-request".into();
     summary.handshake = Some(result);
     write(ctx, &mut summary, &combined, started_at)
-}
-
-/// Both phases' deltas together (the scrape between them is shared).
-fn sum(a: &Delta, b: &Delta) -> Delta {
-    let mut out = a.clone();
-    for (k, v) in &b.apiserver_calls {
-        *out.apiserver_calls.entry(k.clone()).or_default() += v;
-    }
-    out.apiserver_throttled += b.apiserver_throttled;
-    out.tls_handshakes += b.tls_handshakes;
-    out.client_throttle_wait_secs += b.client_throttle_wait_secs;
-    out.gateway_tokenreviews += b.gateway_tokenreviews;
-    let add =
-        |x: &Option<crate::results::CacheCounts>, y: &Option<crate::results::CacheCounts>| match (
-            x, y,
-        ) {
-            (Some(x), Some(y)) => Some(crate::results::CacheCounts {
-                hits: x.hits + y.hits,
-                misses: x.misses + y.misses,
-            }),
-            (x, y) => x.clone().or_else(|| y.clone()),
-        };
-    out.token_cache = add(&a.token_cache, &b.token_cache);
-    out.sar_cache = add(&a.sar_cache, &b.sar_cache);
-    out
 }

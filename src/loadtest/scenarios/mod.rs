@@ -4,35 +4,39 @@ mod churn;
 mod cold_burst;
 mod handshake;
 mod outage;
+mod paired;
+mod paired_model;
 mod revocation;
 mod saturation;
 mod steady;
 mod throttle;
 
+use crate::counters::Counters;
 use crate::loadtest::body::Bodies;
-use crate::loadtest::cli::ScenarioName;
 use crate::loadtest::context::Context;
 use crate::loadtest::engine::{PhaseOutcome, PhasePlan, RequestSpec, Target, run_phase};
 use crate::loadtest::generator::CpuWindow;
 use crate::loadtest::pacing::fixed_rate_offsets;
 use crate::loadtest::recording::Recording;
-use crate::loadtest::scrape::{Delta, delta};
 use crate::loadtest::summary::{self, RunFacts};
 use crate::results::LoadSummary;
+use crate::results::Scenario;
+use crate::results::ServerCounts;
 use anyhow::Result;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub async fn run(ctx: &Context) -> Result<()> {
     match ctx.cli.scenario {
-        ScenarioName::Steady => steady::run(ctx).await,
-        ScenarioName::Saturation => saturation::run(ctx).await,
-        ScenarioName::Churn => churn::run(ctx).await,
-        ScenarioName::ColdBurst => cold_burst::run(ctx).await,
-        ScenarioName::Revocation => revocation::run(ctx).await,
-        ScenarioName::Outage => outage::run(ctx).await,
-        ScenarioName::Throttle => throttle::run(ctx).await,
-        ScenarioName::Handshake => handshake::run(ctx).await,
+        Scenario::Steady => steady::run(ctx).await,
+        Scenario::Saturation => saturation::run(ctx).await,
+        Scenario::Churn => churn::run(ctx).await,
+        Scenario::ColdBurst => cold_burst::run(ctx).await,
+        Scenario::Revocation => revocation::run(ctx).await,
+        Scenario::Outage => outage::run(ctx).await,
+        Scenario::Throttle => throttle::run(ctx).await,
+        Scenario::Handshake => handshake::run(ctx).await,
+        Scenario::Paired => paired::run(ctx).await,
     }
 }
 
@@ -58,7 +62,10 @@ pub fn round_robin(
 /// A fixed-rate phase measured with before/after scrapes.
 pub struct Measured {
     pub outcome: PhaseOutcome,
-    pub delta: Delta,
+    /// Counters just before and just after the phase (and what grew between them).
+    pub before: Counters,
+    pub after: Counters,
+    pub server: ServerCounts,
     pub users: usize,
 }
 
@@ -82,12 +89,14 @@ pub async fn fixed_rate_phase(
 
 pub async fn measured_phase(ctx: &Context, target: &Target, plan: PhasePlan) -> Result<Measured> {
     let users = plan.users;
-    let before = ctx.probe.snapshot().await?;
+    let before = Counters::scrape(&ctx.sources).await?;
     let outcome = run_phase(target, plan).await?;
-    let after = ctx.probe.snapshot().await?;
+    let after = Counters::scrape(&ctx.sources).await?;
     Ok(Measured {
         outcome,
-        delta: delta(&before, &after),
+        server: after.since(&before),
+        before,
+        after,
         users,
     })
 }
@@ -98,7 +107,7 @@ pub struct Window<'a> {
     pub recording: &'a Recording,
     pub elapsed: Duration,
     pub users: usize,
-    pub delta: &'a Delta,
+    pub server: &'a ServerCounts,
 }
 
 impl<'a> Window<'a> {
@@ -107,7 +116,7 @@ impl<'a> Window<'a> {
             recording: &m.outcome.recording,
             elapsed: m.outcome.elapsed,
             users: m.users,
-            delta: &m.delta,
+            server: &m.server,
         }
     }
 }
@@ -123,10 +132,10 @@ pub fn base_summary(
         recording,
         elapsed,
         users,
-        delta,
+        server,
     } = window;
     let facts = RunFacts {
-        scenario: ctx.cli.scenario.scenario().as_str(),
+        scenario: ctx.cli.scenario.as_str(),
         target: &ctx.target.host,
         method,
         offered_rps,
@@ -135,7 +144,7 @@ pub fn base_summary(
         identities: ctx.credentials.len() as u64,
         connection: ctx.target.client.connection_label(),
     };
-    let mut s = summary::build(&facts, recording, cpu, delta);
+    let mut s = summary::build(&facts, recording, cpu, server);
     s.goose_reports = ctx.cli.goose.report_file.clone();
     s
 }

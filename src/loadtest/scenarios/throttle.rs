@@ -3,12 +3,13 @@
 //! without a cache and shows what the cache changes.
 
 use super::{Window, base_summary, measured_phase, round_robin, write};
+use crate::apiserver::fault_admin::put_faults;
+use crate::counters::Counters;
 use crate::loadtest::context::Context;
 use crate::loadtest::engine::PhasePlan;
 use crate::loadtest::generator::CpuWindow;
 use crate::loadtest::pacing::burst_offsets;
 use crate::loadtest::recording::{Recording, latency_summary};
-use crate::loadtest::scrape::{delta, put_faults};
 use crate::loadtest::summary::BURST_METHOD;
 use crate::results::ThrottleResult;
 use anyhow::{Context as _, Result};
@@ -36,7 +37,7 @@ async fn bursts(ctx: &Context) -> Result<()> {
     let concurrency = ctx.cli.concurrency.max(1);
     let identities = ctx.credentials.len();
     let cpu = CpuWindow::start();
-    let before = ctx.probe.snapshot().await?;
+    let before = Counters::scrape(&ctx.sources).await?;
     let plan = |name: &str| PhasePlan {
         name: name.into(),
         offsets: burst_offsets(concurrency),
@@ -45,17 +46,17 @@ async fn bursts(ctx: &Context) -> Result<()> {
     };
     let cold = measured_phase(ctx, &ctx.target, plan("throttle-cold")).await?;
     let warm = measured_phase(ctx, &ctx.target, plan("throttle-warm")).await?;
-    let after = ctx.probe.snapshot().await?;
-    let d = delta(&before, &after);
+    let after = Counters::scrape(&ctx.sources).await?;
+    let d = after.since(&before);
     let result = ThrottleResult {
         concurrency: concurrency as u64,
         identities: identities as u64,
         cold_latency_us: latency_summary(&cold.outcome.recording.histogram(None)),
         warm_latency_us: latency_summary(&warm.outcome.recording.histogram(None)),
-        cold_apiserver_calls: cold.delta.apiserver_calls.clone(),
-        warm_apiserver_calls: warm.delta.apiserver_calls.clone(),
-        apiserver_throttled: d.apiserver_throttled,
-        client_throttle_wait_secs: d.client_throttle_wait_secs,
+        cold_apiserver_calls: cold.server.apiserver_calls.clone(),
+        warm_apiserver_calls: warm.server.apiserver_calls.clone(),
+        apiserver_throttled: d.apiserver_throttled.unwrap_or(0),
+        client_throttle_wait_secs: d.client_throttle_wait_secs.unwrap_or(0.0),
     };
     let started_at = cold.outcome.started_at;
     let mut combined = Recording::default();
@@ -67,7 +68,7 @@ async fn bursts(ctx: &Context) -> Result<()> {
         recording: &combined,
         elapsed: cold_elapsed + warm_elapsed,
         users: concurrency,
-        delta: &d,
+        server: &d,
     };
     let mut summary = base_summary(ctx, BURST_METHOD, 0.0, window, &cpu);
     summary.throttle = Some(result);

@@ -228,13 +228,6 @@ mod tests {
                 ..Default::default()
             }),
             duration_secs: 10.0,
-            apiserver_calls: Default::default(),
-            apiserver_throttled: 0,
-            client_throttle_wait_secs: 0.0,
-            token_cache: None,
-            sar_cache: None,
-            gateway_cpu_secs: 0.0,
-            tls_handshakes: 0,
         }
     }
 

@@ -131,11 +131,7 @@ pub(super) fn calls_per_token(r: &Results) -> Claim {
     if load.identities == 0 || real_secs <= 0.0 || ttl <= 0.0 {
         return not_measured(claim, note, "the run has no identity count or duration");
     }
-    let tokenreviews = run
-        .apiserver_calls
-        .get("tokenreviews")
-        .copied()
-        .unwrap_or(0) as f64;
+    let tokenreviews = run.server().tokenreviews().unwrap_or(0) as f64;
     let per_token = tokenreviews / load.identities as f64;
     // A run of d TTLs re-validates each token at most ceil(d) times.
     let allowed = (real_secs / ttl).ceil();

@@ -178,8 +178,8 @@ pub(super) fn client_throttling(r: &Results) -> Claim {
         runs.sort_by_key(|(run, _)| !run.params.contains_key("kube_qps"));
         runs.first().map(|(run, load)| {
             (
-                run.client_throttle_wait_secs,
-                run.apiserver_throttled,
+                run.server().client_throttle_wait_secs.unwrap_or(0.0),
+                run.server().apiserver_throttled.unwrap_or(0),
                 load.latency_us.p50,
             )
         })

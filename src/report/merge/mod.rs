@@ -4,7 +4,7 @@
 
 use super::{Error, Result};
 use crate::results::{
-    CacheCounts, GeneratorLimit, LatencyUs, LoadSummary, RateStep, SCHEMA_VERSION, SecondSample,
+    GeneratorLimit, LatencyUs, LoadSummary, RateStep, SCHEMA_VERSION, SecondSample, ServerCounts,
 };
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -221,10 +221,7 @@ pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
         revocation,
         outage,
         service_time_us,
-        apiserver_calls: scraped.apiserver_calls,
-        apiserver_throttled: scraped.apiserver_throttled,
-        token_cache: scraped.token_cache,
-        sar_cache: scraped.sar_cache,
+        server: scraped,
         throttle,
         handshake,
         goose_reports: summaries
@@ -241,20 +238,12 @@ pub fn merge(inputs: &[Input], logs: &[HistogramLog]) -> Result<Merged> {
     })
 }
 
-/// Server-side counts the inputs scraped from /metrics.
-struct Scraped {
-    apiserver_calls: BTreeMap<String, u64>,
-    apiserver_throttled: u64,
-    token_cache: Option<CacheCounts>,
-    sar_cache: Option<CacheCounts>,
-}
-
 /// Every process scraped the same API server (and gateway) over overlapping windows, so the
 /// counts are not added: the input with the most API calls (the widest window) is kept.
-fn scraped_counts(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> Scraped {
+fn scraped_counts(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> ServerCounts {
     let scraping: Vec<&&LoadSummary> = summaries
         .iter()
-        .filter(|s| !s.apiserver_calls.is_empty() || s.token_cache.is_some())
+        .filter(|s| s.server != ServerCounts::default())
         .collect();
     if scraping.len() > 1 {
         notes.push(format!(
@@ -264,15 +253,8 @@ fn scraped_counts(summaries: &[&LoadSummary], notes: &mut Vec<String>) -> Scrape
     }
     let widest = scraping
         .iter()
-        .max_by_key(|s| s.apiserver_calls.values().sum::<u64>());
-    Scraped {
-        apiserver_calls: widest
-            .map(|s| s.apiserver_calls.clone())
-            .unwrap_or_default(),
-        apiserver_throttled: widest.map(|s| s.apiserver_throttled).unwrap_or(0),
-        token_cache: widest.and_then(|s| s.token_cache.clone()),
-        sar_cache: widest.and_then(|s| s.sar_cache.clone()),
-    }
+        .max_by_key(|s| s.server.apiserver_calls.values().sum::<u64>());
+    widest.map(|s| s.server.clone()).unwrap_or_default()
 }
 
 /// A scenario-specific result kept only when exactly one input has it: such scenarios measure

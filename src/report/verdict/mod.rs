@@ -76,7 +76,7 @@ pub fn verdict(results: &Results) -> Verdict {
 
     let hit_ratios: Vec<Option<f64>> = [at_expected, at_growth]
         .iter()
-        .map(|r| r.and_then(|(run, _)| run.token_cache.as_ref()?.hit_ratio()))
+        .map(|r| r.and_then(|(run, _)| run.server().token_cache.as_ref()?.hit_ratio()))
         .collect();
     let min_hit = if hit_ratios.iter().all(Option::is_some) {
         hit_ratios.iter().flatten().copied().reduce(f64::min)
@@ -139,7 +139,7 @@ pub fn verdict(results: &Results) -> Verdict {
         .into_iter()
         .zip([at_expected, at_growth])
     {
-        let hit = run.and_then(|(r, _)| r.token_cache.as_ref()?.hit_ratio());
+        let hit = run.and_then(|(r, _)| r.server().token_cache.as_ref()?.hit_ratio());
         checks.push(Check {
             name: format!(
                 "token-cache hit ratio at the {label} rate ({} RPS)",

@@ -57,8 +57,8 @@ pub(super) fn throttle_text(runs: &[&RunRecord]) -> String {
             format!(
                 "{}: {} x 429, client wait {}",
                 r.id,
-                numfmt::int(r.apiserver_throttled as f64),
-                numfmt::secs(r.client_throttle_wait_secs)
+                numfmt::int(r.server().apiserver_throttled.unwrap_or(0) as f64),
+                numfmt::secs(r.server().client_throttle_wait_secs.unwrap_or(0.0))
             )
         })
         .collect();

@@ -1,0 +1,132 @@
+use super::*;
+use crate::decide::profile::Profile;
+
+fn input(modes: &[AuthMode]) -> MatrixInput {
+    MatrixInput {
+        modes: modes.to_vec(),
+        scenarios: Vec::new(),
+        expected_rps: 100.0,
+        growth_rps: 1000.0,
+        slo_p99_us: 2000,
+        paired: true,
+    }
+}
+
+fn ids(plans: &[RunPlan]) -> Vec<&str> {
+    plans.iter().map(|p| p.id.as_str()).collect()
+}
+
+#[test]
+fn quick_covers_every_scenario_and_mode_within_five_minutes() {
+    let spec = ProfileSpec::of(Profile::Quick);
+    let plans = plan(&spec, &input(&all_modes()));
+    for scenario in Scenario::ALL {
+        assert!(
+            plans.iter().any(|p| p.scenario == scenario),
+            "{scenario:?} missing"
+        );
+    }
+    for rate in ["100", "1000"] {
+        let id = format!("steady/{rate}");
+        let paired = plans
+            .iter()
+            .find(|p| p.id == id)
+            .expect("paired steady run");
+        assert_eq!(paired.modes, all_modes(), "every mode in one comparison");
+        assert!(paired.is_paired());
+    }
+    // Start-up of the stand-in and PKI takes ~15 s more.
+    let secs = estimated_secs(&plans) + 15.0;
+    assert!(secs <= 300.0, "{secs}");
+}
+
+#[test]
+fn standard_takes_about_twenty_minutes() {
+    let plans = plan(&ProfileSpec::of(Profile::Standard), &input(&all_modes()));
+    let minutes = estimated_secs(&plans) / 60.0;
+    assert!((15.0..=25.0).contains(&minutes), "{minutes:.1} min");
+}
+
+#[test]
+fn run_ids_are_unique() {
+    for paired in [true, false] {
+        let mut wanted = input(&all_modes());
+        wanted.paired = paired;
+        let plans = plan(&ProfileSpec::of(Profile::Standard), &wanted);
+        let mut seen = ids(&plans);
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), plans.len());
+    }
+}
+
+#[test]
+fn equal_expected_and_growth_rates_make_one_steady_run() {
+    let mut same = input(&[AuthMode::None]);
+    same.growth_rps = 100.0;
+    assert_eq!(
+        ids(&plan(&ProfileSpec::of(Profile::Tiny), &same)),
+        ["steady/100"]
+    );
+}
+
+#[test]
+fn tiny_runs_paired_steady_only_and_always_with_the_floor() {
+    let plans = plan(&ProfileSpec::of(Profile::Tiny), &input(&[AuthMode::Cached]));
+    assert_eq!(ids(&plans), ["steady/100", "steady/1000"]);
+    assert_eq!(plans[0].modes, [AuthMode::None, AuthMode::Cached]);
+    assert_eq!(plans[0].load.scenario, Scenario::Paired);
+}
+
+#[test]
+fn unpaired_steady_runs_one_mode_at_a_time() {
+    let mut wanted = input(&[AuthMode::None, AuthMode::Cached]);
+    wanted.paired = false;
+    let plans = plan(&ProfileSpec::of(Profile::Tiny), &wanted);
+    assert_eq!(
+        ids(&plans),
+        [
+            "steady/none/100",
+            "steady/cached/100",
+            "steady/none/1000",
+            "steady/cached/1000"
+        ]
+    );
+    assert!(plans.iter().all(|p| !p.is_paired()));
+}
+
+#[test]
+fn named_scenarios_run_even_on_tiny() {
+    let mut wanted = input(&[AuthMode::Cached]);
+    wanted.scenarios = vec![Scenario::Steady, Scenario::Outage];
+    let plans = plan(&ProfileSpec::of(Profile::Tiny), &wanted);
+    assert_eq!(ids(&plans), ["steady/100", "steady/1000", "outage/cached"]);
+    assert!(plans[2].needs_stand_in);
+}
+
+#[test]
+fn saturation_runs_the_floor_first() {
+    let mut wanted = input(&all_modes());
+    wanted.scenarios = vec![Scenario::Saturation];
+    let plans = plan(&ProfileSpec::of(Profile::Quick), &wanted);
+    assert_eq!(
+        ids(&plans),
+        ["saturation/none", "saturation/cached", "saturation/mtls"]
+    );
+}
+
+#[test]
+fn mtls_uses_certificates_and_a_crl_for_revocation() {
+    use crate::decide::plan::Credentials;
+    let plans = plan(&ProfileSpec::of(Profile::Quick), &input(&[AuthMode::Mtls]));
+    let rev = plans.iter().find(|p| p.id == "revocation/mtls").unwrap();
+    assert_eq!(rev.credentials(), Credentials::ClientCert);
+    assert!(rev.needs_crl);
+    assert!(rev.load.new_connection);
+    let sa = plan(
+        &ProfileSpec::of(Profile::Quick),
+        &input(&[AuthMode::Cached]),
+    );
+    let sa = sa.iter().find(|p| p.id == "revocation/cached").unwrap();
+    assert!(!sa.load.new_connection);
+}
