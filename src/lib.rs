@@ -6,6 +6,7 @@ pub mod apiserver;
 pub mod decide;
 pub mod gateway;
 pub mod kind;
+pub mod kubeapiserver;
 pub mod kubesetup;
 pub mod pki;
 pub mod procstat;

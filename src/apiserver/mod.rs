@@ -1,11 +1,11 @@
 //! Embedded Kubernetes API server stand-in: real wire format, in-memory objects, JWT tokens, RBAC, faults.
 
 mod bootstrap;
-mod certs;
+pub(crate) mod certs;
 pub mod cli;
 mod discovery;
 pub mod faults;
-mod handlers;
+pub(crate) mod handlers;
 pub mod kubeconfig;
 mod metrics;
 mod protobuf;
