@@ -26,6 +26,8 @@ pub enum Target {
     Embedded,
     /// A real (or separately started) API server reached through this admin kubeconfig.
     Kubeconfig(PathBuf),
+    /// Start `gatebench kube-apiserver` (etcd + kube-apiserver built from upstream).
+    KubeApiserver,
 }
 
 impl Target {
@@ -33,6 +35,7 @@ impl Target {
         match self {
             Target::Embedded => "embedded".into(),
             Target::Kubeconfig(p) => format!("kubeconfig:{}", p.display()),
+            Target::KubeApiserver => "kube-apiserver".into(),
         }
     }
 }
@@ -67,6 +70,8 @@ pub struct Finished {
 }
 
 const APISERVER_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// etcd + kube-apiserver: ~10-20 s on 2 busy cores; the supervisor's own limit is 120 s.
+const KUBE_APISERVER_START_TIMEOUT: Duration = Duration::from_secs(150);
 
 /// Runs the matrix. Errors only when nothing can be written; failed runs are recorded instead.
 pub async fn decide(opts: Options) -> Result<Finished> {
@@ -186,7 +191,7 @@ async fn run_all(
 ) {
     // Held until the matrix ends: dropping it stops the stand-in.
     let mut apiserver: Option<Managed> = None;
-    let ctx = match start(opts, spec, dirs, pin, &mut apiserver).await {
+    let ctx = match start(opts, spec, dirs, pin, &mut apiserver, results).await {
         Ok(ctx) => ctx,
         Err(error) => {
             eprintln!("start-up failed: {error}");
@@ -213,9 +218,13 @@ async fn run_all(
         let record = if plan.needs_stand_in && opts.target != Target::Embedded {
             let mut record = runner::empty_record(plan);
             record.outcome = RunOutcome::Skipped {
-                reason:
-                    "needs the stand-in's fault admin endpoint; not available on a real cluster"
+                reason: match opts.target {
+                    Target::KubeApiserver => "needs the stand-in's injected faults (latency, 503, 429 at run time); \
+                         a real kube-apiserver has only hang/refused outages and start-time inflight limits"
                         .into(),
+                    _ => "needs the stand-in's fault admin endpoint; not available on a real cluster"
+                        .into(),
+                },
             };
             record
         } else if let Some(reason) = (opts.gateway == Placement::InCluster)
@@ -251,6 +260,7 @@ async fn start(
     dirs: &output::Dirs,
     pin: Option<(usize, usize)>,
     apiserver: &mut Option<Managed>,
+    results: &mut Results,
 ) -> std::result::Result<Context, String> {
     let gatebench = binaries::gatebench().map_err(|e| e.to_string())?;
     let loadtest = match &opts.loadtest_bin {
@@ -283,6 +293,30 @@ async fn start(
             path
         }
         Target::Kubeconfig(path) => path.clone(),
+        Target::KubeApiserver => {
+            let path = dirs.work.join("admin.kubeconfig");
+            let args = crate::kubeapiserver::cli::Args::new(path.clone()).to_args();
+            let spec = Spec::new(
+                "kube-apiserver",
+                &gatebench,
+                args,
+                &dirs.logs.join("kube-apiserver.log"),
+            );
+            let (child, listening) = Managed::start_listening(&spec, KUBE_APISERVER_START_TIMEOUT)
+                .await
+                .map_err(|e| e.to_string())?;
+            *apiserver = Some(child);
+            let listening: crate::kubeapiserver::cli::Listening = serde_json::from_value(listening)
+                .map_err(|e| format!("kube-apiserver listening line: {e}"))?;
+            println!(
+                "kube-apiserver {} (etcd {}) at {}",
+                listening.kube_apiserver_version, listening.etcd_version, listening.url
+            );
+            let environment = &mut results.environment;
+            environment.kube_apiserver_version = Some(listening.kube_apiserver_version);
+            environment.etcd_version = Some(listening.etcd_version);
+            path
+        }
     };
     let kube = setup::admin_client(&admin_kubeconfig)
         .await
