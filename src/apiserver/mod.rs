@@ -59,6 +59,8 @@ pub struct Config {
     pub min_token_expiration_secs: i64,
     /// Largest accepted `expirationSeconds` (longer requests are capped, as kube does).
     pub max_token_expiration_secs: i64,
+    /// RSA signing key of ServiceAccount tokens (PEM); `None` = a fresh one per start.
+    pub signing_key_pem: Option<String>,
 }
 
 impl Default for Config {
@@ -71,6 +73,7 @@ impl Default for Config {
             default_token_expiration_secs: 3600,
             min_token_expiration_secs: 1,
             max_token_expiration_secs: 48 * 3600,
+            signing_key_pem: None,
         }
     }
 }

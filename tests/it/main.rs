@@ -3,6 +3,8 @@
 
 #[path = "../support/apiserver_common.rs"]
 mod apiserver_common;
+#[path = "../support/conformance_servers.rs"]
+mod conformance_servers;
 #[path = "../support/decide_support.rs"]
 mod decide_support;
 #[path = "../support/gateway_cluster.rs"]
@@ -22,6 +24,9 @@ mod apiserver_faults;
 mod apiserver_metrics;
 mod apiserver_rbac;
 mod apiserver_setup;
+mod conformance_access;
+mod conformance_shapes;
+mod conformance_tokens;
 mod decide_e2e;
 mod decide_errors;
 mod decide_in_cluster;
