@@ -25,6 +25,7 @@ mod apiserver_metrics;
 mod apiserver_rbac;
 mod apiserver_setup;
 mod conformance_access;
+mod conformance_metrics;
 mod conformance_shapes;
 mod conformance_tokens;
 mod decide_e2e;
