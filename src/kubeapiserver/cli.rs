@@ -188,10 +188,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     tracing::info!("stopping kube-apiserver and etcd");
     let _ = stop_admin.send(());
     let _ = admin_task.await;
-    let plane = Arc::try_unwrap(plane)
-        .map_err(|_| anyhow::anyhow!("the control plane is still in use"))?
-        .into_inner();
-    plane.stop().await;
+    plane.lock().await.stop().await;
     match failure {
         Some(exited) => anyhow::bail!("{exited}; see {}", listening.logs.display()),
         None => Ok(()),

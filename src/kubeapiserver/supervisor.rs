@@ -254,7 +254,8 @@ impl ControlPlane {
     }
 
     /// SIGTERM kube-apiserver, then etcd (each SIGKILLed after a grace period); removes an owned dir.
-    pub async fn stop(mut self) {
+    /// Idempotent; open admin connections may still hold the plane, so this does not consume it.
+    pub async fn stop(&mut self) {
         if self.frozen
             && let Some(pid) = self.apiserver.as_ref().and_then(Child::id)
         {
@@ -265,6 +266,9 @@ impl ControlPlane {
         }
         if let Some(child) = self.etcd.take() {
             terminate(child).await;
+        }
+        if self.owned_dir {
+            let _ = std::fs::remove_dir_all(&self.layout.dir);
         }
     }
 }
