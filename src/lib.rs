@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod affinity;
+pub mod apiprobe;
 pub mod apiserver;
 pub mod decide;
 pub mod gateway;

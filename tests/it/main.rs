@@ -18,6 +18,7 @@ mod loadtest_support;
 #[path = "../support/report_fixtures.rs"]
 mod report_fixtures;
 
+mod apiprobe_run;
 mod apiserver_access;
 mod apiserver_cli;
 mod apiserver_faults;

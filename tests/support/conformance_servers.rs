@@ -73,6 +73,22 @@ impl Server {
         &self.shared.admin_token
     }
 
+    /// An admin `kube::Client` for this server (the gateway's own client builder).
+    pub async fn kube_client(&self) -> kube::Client {
+        gatebench::tls::install_crypto_provider();
+        let yaml = gatebench::apiserver::kubeconfig::render(
+            self.url(),
+            Some(&self.shared.ca_pem),
+            self.admin_token(),
+        )
+        .unwrap();
+        let kubeconfig = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .unwrap();
+        gatebench::gateway::kube_client::build_client(config, Duration::from_secs(30)).unwrap()
+    }
+
     /// Sends `method path` with `token` (None = anonymous) and `body`; returns the status and JSON.
     pub async fn call(
         &self,
