@@ -89,15 +89,8 @@ impl Metrics {
 
     pub fn observe(&self, kind: &RequestKind, code: u16, elapsed: Duration) {
         let code = code.to_string();
-        let verb = reported_verb(&kind.verb);
-        let (group, version) = (&kind.group, &kind.version);
-        let (resource, subresource) = (&kind.resource, &kind.subresource);
-        // kube labels every create "resource"-scoped (its CleanScope), named or not.
-        let scope = if kind.verb == "create" && !resource.is_empty() {
-            "resource"
-        } else {
-            kind.scope.as_str()
-        };
+        let (verb, group, version) = (&kind.verb, &kind.group, &kind.version);
+        let (resource, subresource, scope) = (&kind.resource, &kind.subresource, &kind.scope);
         self.requests
             .with_label_values(&[
                 code.as_str(),
@@ -107,7 +100,7 @@ impl Metrics {
                 resource,
                 scope,
                 subresource,
-                verb.as_str(),
+                verb,
                 version,
             ])
             .inc();
@@ -119,7 +112,7 @@ impl Metrics {
                 resource,
                 scope,
                 subresource,
-                verb.as_str(),
+                verb,
                 version,
             ])
             .observe(elapsed.as_secs_f64());
@@ -133,17 +126,6 @@ impl Metrics {
     }
 }
 
-/// The `verb` label as kube-apiserver reports it: the request verb upper-cased, with create as `POST`
-/// and update as `PUT` (its metrics' "reported verb"; `create` never appears there).
-fn reported_verb(verb: &str) -> String {
-    match verb {
-        "create" => "POST".into(),
-        "update" => "PUT".into(),
-        "" => "GET".into(),
-        other => other.to_ascii_uppercase(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,11 +134,11 @@ mod tests {
     fn renders_the_classic_text_format_with_kube_names() {
         let metrics = Metrics::new();
         let kind = RequestKind {
-            verb: "create".into(),
+            verb: "POST".into(),
             group: "authentication.k8s.io".into(),
             version: "v1".into(),
             resource: "tokenreviews".into(),
-            scope: "cluster".into(),
+            scope: "resource".into(),
             ..RequestKind::default()
         };
         metrics.observe(&kind, 201, Duration::from_millis(3));
