@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod kind;
 pub mod kubeapiserver;
 pub mod kubesetup;
+pub mod loadtest;
 pub mod pki;
 pub mod procstat;
 pub mod promtext;
