@@ -32,6 +32,7 @@ mod conformance_tokens;
 mod decide_e2e;
 mod decide_errors;
 mod decide_in_cluster;
+mod decide_kube_apiserver;
 mod decide_kubeconfig;
 mod gateway_api_calls;
 mod gateway_http;
