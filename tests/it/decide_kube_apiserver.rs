@@ -72,7 +72,15 @@ fn kube_apiserver_target_measures_and_records_versions_and_leaves_no_process() {
         RunOutcome::Skipped { reason } => assert!(reason.contains("kube-apiserver"), "{reason}"),
         other => panic!("outage needs injected faults, got {other:?}"),
     }
-    assert_consistent(&results, &read_html(&out));
+    let html = read_html(&out);
+    assert!(
+        html.contains(&format!(
+            "kube-apiserver {}, etcd 3.",
+            gatebench::kubeapiserver::K8S_VERSION
+        )),
+        "How it was measured names the API server"
+    );
+    assert_consistent(&results, &html);
     let dir_text = out.display().to_string();
     wait_until(
         Duration::from_secs(10),
