@@ -123,9 +123,11 @@ expect_has "JWKS key is for RS256" "$JWKS" '"alg":"RS256"'
 expect_has "OIDC discovery" "$(k get --raw /.well-known/openid-configuration)" '"jwks_uri":'
 
 METRICS="$(k get --raw /metrics)"
-TR_LABELS='verb="POST",group="authentication.k8s.io",version="v1",resource="tokenreviews",subresource="",scope="cluster",component="apiserver"'
-expect_has "metrics count the 3 allowed TokenReviews" "$METRICS" "apiserver_request_total{$TR_LABELS,code=\"201\"} 3"
-expect_has "metrics count the forbidden TokenReview" "$METRICS" "apiserver_request_total{$TR_LABELS,code=\"403\"} 1"
+# Classic text format, labels sorted, kube's label set and values (create is POST, scope "resource").
+TR_LABELS='component="apiserver",dry_run="",group="authentication.k8s.io",resource="tokenreviews",scope="resource",subresource="",verb="POST",version="v1"'
+expect_has "metrics type the counter" "$METRICS" "# TYPE apiserver_request_total counter"
+expect_has "metrics count the 3 allowed TokenReviews" "$METRICS" "apiserver_request_total{code=\"201\",$TR_LABELS} 3"
+expect_has "metrics count the forbidden TokenReview" "$METRICS" "apiserver_request_total{code=\"403\",$TR_LABELS} 1"
 
 kill -TERM "$SERVER_PID"
 if wait "$SERVER_PID"; then pass "graceful exit on SIGTERM"; else fail "server exit status $?"; fi

@@ -2,11 +2,13 @@
 #![forbid(unsafe_code)]
 
 pub mod affinity;
+pub mod apiprobe;
 pub mod apiserver;
 pub mod counters;
 pub mod decide;
 pub mod gateway;
 pub mod kind;
+pub mod kubeapiserver;
 pub mod kubesetup;
 pub mod loadtest;
 pub mod pki;

@@ -17,6 +17,10 @@ struct Cli {
 enum Command {
     /// Run the embedded Kubernetes API server stand-in.
     Apiserver(gatebench::apiserver::cli::Args),
+    /// Run a real kube-apiserver + etcd (built by scripts/install-kube-apiserver.sh), envtest-style.
+    KubeApiserver(gatebench::kubeapiserver::cli::Args),
+    /// Measure an API server's TokenReview+SAR latency and the concurrent-burst experiment.
+    Apiprobe(gatebench::apiprobe::cli::Args),
     /// Run the reference alert gateway with one auth mode.
     Gateway(gatebench::gateway::cli::Args),
     /// Write a dev CA, a server certificate and client certificates for mtls/hybrid runs.
@@ -46,6 +50,8 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Apiserver(args) => gatebench::apiserver::cli::run(args).await,
+            Command::KubeApiserver(args) => gatebench::kubeapiserver::cli::run(args).await,
+            Command::Apiprobe(args) => gatebench::apiprobe::cli::run(args).await,
             Command::Gateway(args) => gatebench::gateway::cli::run(args).await,
             Command::Pki(args) => gatebench::pki::run(args),
             Command::Decide(args) => gatebench::decide::cli::run(args).await,

@@ -8,6 +8,9 @@ use super::Result;
 /// A fresh CA and a serving certificate it signed, valid for 127.0.0.1, localhost and ::1.
 pub struct ServingPki {
     pub ca_pem: String,
+    /// The serving certificate and its key as PEM, for servers that read files (kube-apiserver).
+    pub cert_pem: String,
+    pub key_pem: String,
     pub cert_chain: Vec<CertificateDer<'static>>,
     pub key: PrivateKeyDer<'static>,
 }
@@ -39,6 +42,8 @@ pub fn generate() -> Result<ServingPki> {
     let cert = params.signed_by(&key, &ca)?;
     Ok(ServingPki {
         ca_pem: ca.pem(),
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
         cert_chain: vec![cert.der().clone(), ca.der().clone()],
         key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
     })

@@ -39,6 +39,10 @@ pub struct Args {
     /// JWT issuer of ServiceAccount tokens.
     #[arg(long, default_value = "https://kubernetes.default.svc.cluster.local")]
     pub issuer: String,
+    /// RSA private key (PEM) signing ServiceAccount tokens, as kube-apiserver's flag of that name
+    /// (default: a fresh key per start).
+    #[arg(long)]
+    pub service_account_signing_key_file: Option<PathBuf>,
 }
 
 impl Args {
@@ -70,6 +74,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         faults: args.fault_config()?,
         issuer: args.issuer.clone(),
         min_token_expiration_secs: args.min_token_expiration_secs,
+        signing_key_pem: args
+            .service_account_signing_key_file
+            .as_ref()
+            .map(|path| {
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+            })
+            .transpose()?,
         ..Config::default()
     };
     // Handlers first: a supervisor may signal as soon as it reads the listening line.

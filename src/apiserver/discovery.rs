@@ -107,7 +107,10 @@ fn group(name: &str) -> Value {
 
 fn version_info() -> Value {
     json!({
-        "major": "1", "minor": "34", "gitVersion": "v1.34.0-gatebench", "gitCommit": "", "gitTreeState": "clean",
+        // The API level modelled (k8s-openapi's latest), with the compatibility fields kube 1.37 serves.
+        "major": "1", "minor": "37", "emulationMajor": "1", "emulationMinor": "37",
+        "minCompatibilityMajor": "1", "minCompatibilityMinor": "36",
+        "gitVersion": "v1.37.0-gatebench", "gitCommit": "", "gitTreeState": "clean",
         "buildDate": "2026-01-01T00:00:00Z", "goVersion": "n/a", "compiler": "rustc",
         "platform": format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH),
     })

@@ -1,12 +1,11 @@
-//! `/metrics` of the stand-in: kube-apiserver's request counter and latency histogram, same names and labels.
+//! `/metrics` of the stand-in: kube-apiserver's request counter and latency histogram, same names and
+//! labels, in the classic Prometheus text format kube-apiserver serves (`# TYPE apiserver_request_total counter`).
 
 use std::time::Duration;
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 /// kube-apiserver's `apiserver_request_duration_seconds` buckets.
 const DURATION_BUCKETS_SECS: [f64; 23] = [
@@ -14,29 +13,28 @@ const DURATION_BUCKETS_SECS: [f64; 23] = [
     10.0, 15.0, 20.0, 30.0, 45.0, 60.0,
 ];
 
-/// Labels of `apiserver_request_total` (kube's names; `code` is the HTTP status).
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
-    pub verb: String,
-    pub group: String,
-    pub version: String,
-    pub resource: String,
-    pub subresource: String,
-    pub scope: String,
-    pub component: String,
-    pub code: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct DurationLabels {
-    pub verb: String,
-    pub group: String,
-    pub version: String,
-    pub resource: String,
-    pub subresource: String,
-    pub scope: String,
-    pub component: String,
-}
+/// kube's label names of `apiserver_request_total` (`code` is the HTTP status; `dry_run` is always "").
+const REQUEST_LABELS: [&str; 9] = [
+    "code",
+    "component",
+    "dry_run",
+    "group",
+    "resource",
+    "scope",
+    "subresource",
+    "verb",
+    "version",
+];
+const DURATION_LABELS: [&str; 8] = [
+    "component",
+    "dry_run",
+    "group",
+    "resource",
+    "scope",
+    "subresource",
+    "verb",
+    "version",
+];
 
 /// What one API request was, for labelling.
 #[derive(Debug, Clone, Default)]
@@ -52,65 +50,112 @@ pub struct RequestKind {
 
 pub struct Metrics {
     registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    durations: Family<DurationLabels, Histogram>,
+    requests: IntCounterVec,
+    durations: HistogramVec,
 }
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::default();
-        let requests = Family::<RequestLabels, Counter>::default();
-        let durations = Family::<DurationLabels, Histogram>::new_with_constructor(
-            (|| Histogram::new(DURATION_BUCKETS_SECS)) as fn() -> Histogram,
-        );
-        registry.register(
-            "apiserver_request",
-            "Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.",
-            requests.clone(),
-        );
-        registry.register(
-            "apiserver_request_duration_seconds",
-            "Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.",
-            durations.clone(),
-        );
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "apiserver_request_total",
+                "Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.",
+            ),
+            &REQUEST_LABELS,
+        )
+        .expect("static metric definition is valid");
+        let durations = HistogramVec::new(
+            HistogramOpts::new(
+                "apiserver_request_duration_seconds",
+                "Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.",
+            )
+            .buckets(DURATION_BUCKETS_SECS.to_vec()),
+            &DURATION_LABELS,
+        )
+        .expect("static metric definition is valid");
+        let registry = Registry::new();
+        registry
+            .register(Box::new(requests.clone()))
+            .expect("registered once");
+        registry
+            .register(Box::new(durations.clone()))
+            .expect("registered once");
         Self {
             registry,
             requests,
-            durations: Family::clone(&durations),
+            durations,
         }
     }
 
     pub fn observe(&self, kind: &RequestKind, code: u16, elapsed: Duration) {
-        let component = "apiserver".to_string();
+        let code = code.to_string();
+        let (verb, group, version) = (&kind.verb, &kind.group, &kind.version);
+        let (resource, subresource, scope) = (&kind.resource, &kind.subresource, &kind.scope);
         self.requests
-            .get_or_create(&RequestLabels {
-                verb: kind.verb.clone(),
-                group: kind.group.clone(),
-                version: kind.version.clone(),
-                resource: kind.resource.clone(),
-                subresource: kind.subresource.clone(),
-                scope: kind.scope.clone(),
-                component: component.clone(),
-                code: code.to_string(),
-            })
+            .with_label_values(&[
+                code.as_str(),
+                "apiserver",
+                "",
+                group,
+                resource,
+                scope,
+                subresource,
+                verb,
+                version,
+            ])
             .inc();
         self.durations
-            .get_or_create(&DurationLabels {
-                verb: kind.verb.clone(),
-                group: kind.group.clone(),
-                version: kind.version.clone(),
-                resource: kind.resource.clone(),
-                subresource: kind.subresource.clone(),
-                scope: kind.scope.clone(),
-                component,
-            })
+            .with_label_values(&[
+                "apiserver",
+                "",
+                group,
+                resource,
+                scope,
+                subresource,
+                verb,
+                version,
+            ])
             .observe(elapsed.as_secs_f64());
     }
 
     pub fn render(&self) -> String {
-        let mut text = String::new();
-        // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
-        text
+        let mut out = Vec::new();
+        // Encoding our own registry into memory cannot fail.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_classic_text_format_with_kube_names() {
+        let metrics = Metrics::new();
+        let kind = RequestKind {
+            verb: "POST".into(),
+            group: "authentication.k8s.io".into(),
+            version: "v1".into(),
+            resource: "tokenreviews".into(),
+            scope: "resource".into(),
+            ..RequestKind::default()
+        };
+        metrics.observe(&kind, 201, Duration::from_millis(3));
+        metrics.observe(&kind, 201, Duration::from_millis(30));
+        let text = metrics.render();
+        assert!(
+            text.contains("# TYPE apiserver_request_total counter\n"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE apiserver_request_duration_seconds histogram\n"));
+        assert!(
+            !text.contains("# EOF"),
+            "OpenMetrics terminator in a classic exposition"
+        );
+        assert!(text.contains(
+            "apiserver_request_total{code=\"201\",component=\"apiserver\",dry_run=\"\",group=\"authentication.k8s.io\",resource=\"tokenreviews\",scope=\"resource\",subresource=\"\",verb=\"POST\",version=\"v1\"} 2\n"
+        ), "{text}");
+        assert!(text.contains("le=\"0.025\"} 1\n"), "{text}");
     }
 }

@@ -1,12 +1,12 @@
 //! Embedded Kubernetes API server stand-in: real wire format, in-memory objects, JWT tokens, RBAC, faults.
 
 mod bootstrap;
-mod certs;
+pub(crate) mod certs;
 pub mod cli;
 mod discovery;
 pub mod fault_admin;
 pub mod faults;
-mod handlers;
+pub(crate) mod handlers;
 pub mod kubeconfig;
 mod metrics;
 mod protobuf;
@@ -60,6 +60,8 @@ pub struct Config {
     pub min_token_expiration_secs: i64,
     /// Largest accepted `expirationSeconds` (longer requests are capped, as kube does).
     pub max_token_expiration_secs: i64,
+    /// RSA signing key of ServiceAccount tokens (PEM); `None` = a fresh one per start.
+    pub signing_key_pem: Option<String>,
 }
 
 impl Default for Config {
@@ -72,6 +74,7 @@ impl Default for Config {
             default_token_expiration_secs: 3600,
             min_token_expiration_secs: 1,
             max_token_expiration_secs: 48 * 3600,
+            signing_key_pem: None,
         }
     }
 }

@@ -61,9 +61,13 @@ impl ApiServer {
             (Some(TlsAcceptor::from(Arc::new(tls))), Some(pki.ca_pem))
         };
         let issuer = config.issuer.clone();
-        let keys = tokio::task::spawn_blocking(move || Keys::generate(&issuer))
-            .await
-            .map_err(|e| super::Error::SigningKey(e.to_string()))??;
+        let key_pem = config.signing_key_pem.clone();
+        let keys = tokio::task::spawn_blocking(move || match key_pem {
+            Some(pem) => Keys::from_pem(&issuer, &pem),
+            None => Keys::generate(&issuer),
+        })
+        .await
+        .map_err(|e| super::Error::SigningKey(e.to_string()))??;
         let mut secret = [0u8; 32];
         rand::rng().fill_bytes(&mut secret);
         let admin_token = URL_SAFE_NO_PAD.encode(secret);

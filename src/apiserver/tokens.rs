@@ -106,6 +106,21 @@ impl Keys {
         let mut rng = rsa::rand_core::OsRng;
         let private = rsa::RsaPrivateKey::new(&mut rng, 2048)
             .map_err(|e| Error::SigningKey(e.to_string()))?;
+        Self::from_private_key(issuer, private)
+    }
+
+    /// Uses an RSA key from a PEM file (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`), as
+    /// kube-apiserver's `--service-account-signing-key-file` does.
+    pub fn from_pem(issuer: &str, pem: &str) -> Result<Self> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::pkcs8::DecodePrivateKey;
+        let private = rsa::RsaPrivateKey::from_pkcs8_pem(pem)
+            .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(pem))
+            .map_err(|e| Error::SigningKey(format!("not an RSA private key PEM: {e}")))?;
+        Self::from_private_key(issuer, private)
+    }
+
+    fn from_private_key(issuer: &str, private: rsa::RsaPrivateKey) -> Result<Self> {
         let public = private.to_public_key();
         let spki_der = public
             .to_public_key_der()

@@ -13,7 +13,8 @@ pub struct Args {
     /// quick (~5 min, TTLs scaled 60x), standard (~20 min, 10x) or full (real 5-minute TTLs).
     #[arg(long, value_enum, default_value = "quick")]
     pub profile: Profile,
-    /// `embedded` starts the stand-in API server; `kubeconfig[:PATH]` uses a real cluster
+    /// `embedded` starts the stand-in API server; `kube-apiserver` starts etcd + kube-apiserver
+    /// (built by scripts/install-kube-apiserver.sh); `kubeconfig[:PATH]` uses a running cluster
     /// (PATH defaults to $KUBECONFIG or ~/.kube/config).
     #[arg(long, default_value = "embedded")]
     pub target: String,
@@ -53,11 +54,15 @@ pub struct Args {
 }
 
 fn parse_target(text: &str) -> anyhow::Result<Target> {
-    if text == "embedded" {
-        return Ok(Target::Embedded);
+    match text {
+        "embedded" => return Ok(Target::Embedded),
+        "kube-apiserver" => return Ok(Target::KubeApiserver),
+        _ => {}
     }
     let Some(rest) = text.strip_prefix("kubeconfig") else {
-        anyhow::bail!("--target must be `embedded` or `kubeconfig[:PATH]`, not `{text}`");
+        anyhow::bail!(
+            "--target must be `embedded`, `kube-apiserver` or `kubeconfig[:PATH]`, not `{text}`"
+        );
     };
     let path = match rest.strip_prefix(':') {
         Some(p) if !p.is_empty() => PathBuf::from(p),
@@ -148,6 +153,10 @@ mod tests {
     #[test]
     fn targets_parse() {
         assert_eq!(parse_target("embedded").unwrap(), Target::Embedded);
+        assert_eq!(
+            parse_target("kube-apiserver").unwrap(),
+            Target::KubeApiserver
+        );
         assert_eq!(
             parse_target("kubeconfig:/tmp/kc").unwrap(),
             Target::Kubeconfig(PathBuf::from("/tmp/kc"))

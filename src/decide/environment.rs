@@ -34,6 +34,8 @@ pub fn gather(info: &RunInfo) -> Environment {
         finished_at: None,
         latency_method: LATENCY_METHOD.to_string(),
         pinned: info.pinned,
+        kube_apiserver_version: None,
+        etcd_version: None,
     }
 }
 

@@ -29,6 +29,8 @@ pub enum Target {
     Embedded,
     /// A real (or separately started) API server reached through this admin kubeconfig.
     Kubeconfig(PathBuf),
+    /// Start `gatebench kube-apiserver` (etcd + kube-apiserver built from upstream).
+    KubeApiserver,
 }
 
 impl Target {
@@ -36,6 +38,7 @@ impl Target {
         match self {
             Target::Embedded => "embedded".into(),
             Target::Kubeconfig(p) => format!("kubeconfig:{}", p.display()),
+            Target::KubeApiserver => "kube-apiserver".into(),
         }
     }
 }
@@ -70,6 +73,8 @@ pub struct Finished {
 }
 
 const APISERVER_START_TIMEOUT: Duration = Duration::from_secs(60);
+/// etcd + kube-apiserver: ~10-20 s on 2 busy cores; the supervisor's own limit is 120 s.
+const KUBE_APISERVER_START_TIMEOUT: Duration = Duration::from_secs(150);
 
 /// Runs the matrix. Errors only when nothing can be written; failed runs are recorded instead.
 pub async fn decide(opts: Options) -> Result<Finished> {
@@ -200,7 +205,7 @@ async fn run_all(
 ) {
     // Held until the matrix ends: dropping it stops the stand-in.
     let mut apiserver: Option<Managed> = None;
-    let ctx = match start(opts, spec, dirs, pin, &mut apiserver).await {
+    let ctx = match start(opts, spec, dirs, pin, &mut apiserver, results).await {
         Ok(ctx) => ctx,
         Err(error) => {
             eprintln!("start-up failed: {error}");
@@ -226,10 +231,14 @@ async fn run_all(
         let index = i + 1;
         let bar = RunBar::start(index, total, &plan.id, plan.duration_secs);
         let outcome = if plan.needs_stand_in && opts.target != Target::Embedded {
-            skipped(
-                plan,
-                "needs the stand-in's fault admin endpoint; not available on a real cluster".into(),
-            )
+            let reason = match opts.target {
+                Target::KubeApiserver => {
+                    "needs the stand-in's injected faults (latency, 503, 429 at run time); \
+                     a real kube-apiserver has only hang/refused outages and start-time inflight limits"
+                }
+                _ => "needs the stand-in's fault admin endpoint; not available on a real cluster",
+            };
+            skipped(plan, reason.into())
         } else if let Some(reason) = (opts.gateway == Placement::InCluster)
             .then(|| in_cluster::skip_reason(plan))
             .flatten()
@@ -269,6 +278,7 @@ async fn start(
     dirs: &output::Dirs,
     pin: Option<(usize, usize)>,
     apiserver: &mut Option<Managed>,
+    results: &mut Results,
 ) -> std::result::Result<Context, RunError> {
     let gatebench = binaries::gatebench()?;
     let loadtest = match &opts.loadtest_bin {
@@ -300,6 +310,33 @@ async fn start(
             path
         }
         Target::Kubeconfig(path) => path.clone(),
+        Target::KubeApiserver => {
+            let path = dirs.work.join("admin.kubeconfig");
+            let args = crate::kubeapiserver::cli::Args::new(path.clone()).to_args();
+            let spec = Spec::new(
+                "kube-apiserver",
+                &gatebench,
+                args,
+                &dirs.logs.join("kube-apiserver.log"),
+            );
+            let (child, listening) =
+                Managed::start_listening(&spec, KUBE_APISERVER_START_TIMEOUT).await?;
+            *apiserver = Some(child);
+            let listening: crate::kubeapiserver::cli::Listening =
+                serde_json::from_value(listening.clone()).map_err(|_| RunError::ListeningLine {
+                    name: "kube-apiserver".into(),
+                    key: "kube_apiserver_version",
+                    line: listening.to_string(),
+                })?;
+            println!(
+                "kube-apiserver {} (etcd {}) at {}",
+                listening.kube_apiserver_version, listening.etcd_version, listening.url
+            );
+            let environment = &mut results.environment;
+            environment.kube_apiserver_version = Some(listening.kube_apiserver_version);
+            environment.etcd_version = Some(listening.etcd_version);
+            path
+        }
     };
     let kube = setup::admin_client(&admin_kubeconfig).await?;
     println!("setting up identities, RBAC and PKI through the Kubernetes API");

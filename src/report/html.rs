@@ -203,7 +203,7 @@ fn how_measured(results: &Results) -> String {
             })
         })
         .collect();
-    let items: Vec<(&str, String)> = vec![
+    let mut items: Vec<(&str, String)> = vec![
         ("command line", env.command_line.clone()),
         ("profile", env.profile.clone()),
         (
@@ -255,6 +255,14 @@ fn how_measured(results: &Results) -> String {
         ),
         ("schema version", results.schema_version.to_string()),
     ];
+    // A real kube-apiserver target names what answered (the stand-in has no separate version).
+    if let Some(kube) = &env.kube_apiserver_version {
+        let etcd = env.etcd_version.as_deref().unwrap_or("unknown");
+        items.insert(
+            1,
+            ("API server", format!("kube-apiserver {kube}, etcd {etcd}")),
+        );
+    }
     let mut out = String::from("<section><h2>5. How it was measured</h2><dl>");
     for (k, v) in items {
         out.push_str(&format!("<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v)));

@@ -2,6 +2,7 @@
 //! table, mode tables, SVG charts and one self-contained HTML page; plus merging of
 //! distributed `loadtest` outputs.
 
+pub mod apiprobe;
 pub mod charts;
 pub mod claims;
 pub mod cli;

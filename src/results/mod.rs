@@ -321,6 +321,12 @@ pub struct Environment {
     /// Whether gateway and generator ran pinned to separate CPUs.
     #[serde(default)]
     pub pinned: bool,
+    /// `kube-apiserver --version` of a `kube-apiserver` target (e.g. "v1.37.2").
+    #[serde(default)]
+    pub kube_apiserver_version: Option<String>,
+    /// `etcd --version` of a `kube-apiserver` target (e.g. "3.7.3").
+    #[serde(default)]
+    pub etcd_version: Option<String>,
 }
 
 /// The thresholds the verdict is computed against.

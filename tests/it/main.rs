@@ -3,6 +3,8 @@
 
 #[path = "../support/apiserver_common.rs"]
 mod apiserver_common;
+#[path = "../support/conformance_servers.rs"]
+mod conformance_servers;
 #[path = "../support/decide_support.rs"]
 mod decide_support;
 #[path = "../support/gateway_cluster.rs"]
@@ -16,15 +18,21 @@ mod loadtest_support;
 #[path = "../support/report_fixtures.rs"]
 mod report_fixtures;
 
+mod apiprobe_run;
 mod apiserver_access;
 mod apiserver_cli;
 mod apiserver_faults;
 mod apiserver_metrics;
 mod apiserver_rbac;
 mod apiserver_setup;
+mod conformance_access;
+mod conformance_metrics;
+mod conformance_shapes;
+mod conformance_tokens;
 mod decide_e2e;
 mod decide_errors;
 mod decide_in_cluster;
+mod decide_kube_apiserver;
 mod decide_kubeconfig;
 mod gateway_api_calls;
 mod gateway_http;
@@ -39,6 +47,7 @@ mod kind_cluster;
 mod kind_manifests;
 mod kind_rbac;
 mod kind_workloads;
+mod kube_apiserver_cli;
 mod loadtest_scenarios;
 mod report_html;
 mod report_merge;

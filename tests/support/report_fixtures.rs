@@ -279,6 +279,8 @@ pub fn keep_baseline() -> Results {
             finished_at: Some("2026-11-28T06:05:00Z".into()),
             latency_method: "coordinated omission corrected".into(),
             pinned: true,
+            kube_apiserver_version: None,
+            etcd_version: None,
         },
         settings: Settings {
             slo_p99_us: SLO_US,

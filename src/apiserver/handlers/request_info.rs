@@ -102,15 +102,17 @@ impl RequestInfo {
                 ..Default::default()
             };
         }
-        let scope = if !self.name.is_empty() && self.resource != "namespaces" {
-            "resource"
-        } else if !self.namespace.is_empty() && self.resource != "namespaces" {
-            "namespace"
-        } else if self.resource == "namespaces" && !self.name.is_empty() {
-            "resource"
-        } else {
-            "cluster"
-        };
+        // kube's CleanScope: every create is "resource"-scoped, named or not.
+        let scope =
+            if self.verb == "create" || (!self.name.is_empty() && self.resource != "namespaces") {
+                "resource"
+            } else if !self.namespace.is_empty() && self.resource != "namespaces" {
+                "namespace"
+            } else if self.resource == "namespaces" && !self.name.is_empty() {
+                "resource"
+            } else {
+                "cluster"
+            };
         RequestKind {
             verb,
             group: self.group.clone(),

@@ -103,14 +103,19 @@ pub fn token_review(state: &State, info: &RequestInfo, body: &[u8]) -> HttpRespo
         }
         Err(error) => json!({"user": {}, "error": error.to_string()}),
     };
-    // The token is never echoed back: kube returns the spec, but a stand-in has no need to repeat a secret.
+    // kube answers with the object it was sent, token included (clients such as the official
+    // Python client require `spec.token`), and `audiences` omitted when empty.
+    let mut spec = json!({"token": review.spec.token});
+    if !review.spec.audiences.is_empty() {
+        spec["audiences"] = json!(review.spec.audiences);
+    }
     status::json_response(
         StatusCode::CREATED,
         &json!({
             "kind": "TokenReview",
             "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"creationTimestamp": null},
-            "spec": {"audiences": review.spec.audiences},
+            "metadata": {},
+            "spec": spec,
             "status": status_body,
         }),
     )
@@ -184,7 +189,7 @@ pub fn subject_access_review(
     }
     .into();
     body["apiVersion"] = "authorization.k8s.io/v1".into();
-    body["metadata"] = json!({"creationTimestamp": null});
+    body["metadata"] = json!({});
     body["status"] = json!({"allowed": decision.allowed});
     if !decision.reason.is_empty() {
         body["status"]["reason"] = decision.reason.into();
@@ -218,9 +223,10 @@ pub fn token_request(state: &State, info: &RequestInfo, body: &[u8]) -> HttpResp
         .expiration_seconds
         .unwrap_or(config.default_token_expiration_secs);
     if requested_secs < config.min_token_expiration_secs {
+        // kube names no object here: a TokenRequest has no name of its own.
         return status::invalid(
             "TokenRequest",
-            &info.name,
+            "",
             &format!(
                 "spec.expirationSeconds: Invalid value: {requested_secs}: may not specify a duration less than {} seconds",
                 config.min_token_expiration_secs
@@ -244,7 +250,7 @@ pub fn token_request(state: &State, info: &RequestInfo, body: &[u8]) -> HttpResp
             namespace: info.namespace.clone(),
             serviceaccount: ObjectRefClaim {
                 name: info.name.clone(),
-                uid,
+                uid: uid.clone(),
             },
         },
         nbf: Some(now),
@@ -265,7 +271,7 @@ pub fn token_request(state: &State, info: &RequestInfo, body: &[u8]) -> HttpResp
         &json!({
             "kind": "TokenRequest",
             "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"name": info.name, "namespace": info.namespace, "creationTimestamp": now_rfc3339()},
+            "metadata": {"name": info.name, "namespace": info.namespace, "uid": uid, "creationTimestamp": now_rfc3339()},
             "spec": {"audiences": audiences, "expirationSeconds": expiration_secs, "boundObjectRef": null},
             "status": {"token": token, "expirationTimestamp": expires},
         }),

@@ -38,9 +38,31 @@ pub fn status(code: StatusCode, reason: &str, message: &str, details: Value) -> 
         "code": code.as_u16(),
     });
     if !details.is_null() {
-        body["details"] = details;
+        body["details"] = omit_empty(details);
     }
     json_response(code, &body)
+}
+
+/// kube's `StatusDetails` fields are `omitempty`: an empty name or the core group ("") is left out.
+fn omit_empty(mut details: Value) -> Value {
+    if let Some(map) = details.as_object_mut() {
+        map.retain(|_, v| v.as_str() != Some(""));
+    }
+    details
+}
+
+/// The API group of the kinds the stand-in validates, for `Invalid` details as kube fills them.
+fn group_of(kind: &str) -> &'static str {
+    match kind {
+        "TokenRequest" | "TokenReview" => "authentication.k8s.io",
+        "SubjectAccessReview" | "LocalSubjectAccessReview" | "SelfSubjectAccessReview" => {
+            "authorization.k8s.io"
+        }
+        "Role" | "RoleBinding" | "ClusterRole" | "ClusterRoleBinding" => {
+            "rbac.authorization.k8s.io"
+        }
+        _ => "",
+    }
 }
 
 pub fn success_status(kind: &str, name: &str, uid: &Value) -> HttpResponse {
@@ -84,12 +106,21 @@ pub fn method_not_allowed() -> HttpResponse {
     )
 }
 
+/// 422 with kube's details: `message` is `field: reason`, as kube's field errors print.
 pub fn invalid(kind: &str, name: &str, message: &str) -> HttpResponse {
+    let (field, cause) = message.split_once(": ").unwrap_or(("", message));
+    let group = group_of(kind);
+    let qualified = if group.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}.{group}")
+    };
     status(
         StatusCode::UNPROCESSABLE_ENTITY,
         "Invalid",
-        &format!("{kind} \"{name}\" is invalid: {message}"),
-        json!({"name": name, "kind": kind}),
+        &format!("{qualified} \"{name}\" is invalid: {message}"),
+        json!({"name": name, "group": group, "kind": kind,
+            "causes": [{"reason": "FieldValueInvalid", "message": cause, "field": field}]}),
     )
 }
 
