@@ -4,6 +4,7 @@
 pub mod affinity;
 pub mod apiserver;
 pub mod decide;
+pub mod duration;
 pub mod gateway;
 pub mod kind;
 pub mod kubesetup;
@@ -12,4 +13,6 @@ pub mod procstat;
 pub mod promtext;
 pub mod report;
 pub mod results;
+pub mod serve;
 pub mod tls;
+pub mod token_key;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::{ApiServer, Config, FaultConfig, Latency, Outage};
+use crate::serve::{LimitFlags, signal};
 
 /// Flags of `gatebench apiserver`.
 #[derive(Debug, clap::Args)]
@@ -39,6 +40,9 @@ pub struct Args {
     /// JWT issuer of ServiceAccount tokens.
     #[arg(long, default_value = "https://kubernetes.default.svc.cluster.local")]
     pub issuer: String,
+    /// Connection limits and timeouts of the listener.
+    #[command(flatten)]
+    pub limits: LimitFlags,
 }
 
 impl Args {
@@ -70,11 +74,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         faults: args.fault_config()?,
         issuer: args.issuer.clone(),
         min_token_expiration_secs: args.min_token_expiration_secs,
+        server: args.limits.to_limits().map_err(anyhow::Error::msg)?,
         ..Config::default()
     };
     // Handlers first: a supervisor may signal as soon as it reads the listening line.
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let stop = signal::shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -86,10 +90,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "{}",
         serde_json::json!({"event": "listening", "url": server.url(), "kubeconfig": args.kubeconfig_out.display().to_string()})
     );
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
+    stop.await;
     tracing::info!("shutting down");
     server.shutdown().await;
     Ok(())

@@ -10,12 +10,15 @@ pub mod kubeconfig;
 mod metrics;
 mod protobuf;
 mod rbac;
-mod reset_stream;
+pub mod request_info;
 mod server;
+mod state;
+mod status;
 mod store;
 pub mod tokens;
 
 pub use faults::{FaultConfig, Latency, Outage, OutageKind};
+pub use request_info::RequestInfo;
 pub use server::ApiServer;
 
 /// Errors of the API server stand-in.
@@ -59,6 +62,8 @@ pub struct Config {
     pub min_token_expiration_secs: i64,
     /// Largest accepted `expirationSeconds` (longer requests are capped, as kube does).
     pub max_token_expiration_secs: i64,
+    /// Connection limits and timeouts of the listener (the gateway's defaults).
+    pub server: crate::serve::Limits,
 }
 
 impl Default for Config {
@@ -71,6 +76,7 @@ impl Default for Config {
             default_token_expiration_secs: 3600,
             min_token_expiration_secs: 1,
             max_token_expiration_secs: 48 * 3600,
+            server: crate::serve::Limits::default(),
         }
     }
 }

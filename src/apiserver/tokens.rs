@@ -238,12 +238,6 @@ pub fn validate(
     Ok(intersection)
 }
 
-/// A short keyed fingerprint of a bearer token for logs (never log the token itself).
-pub fn fingerprint(token: &str) -> String {
-    let digest = Sha256::digest(format!("gatebench-log:{token}").as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest[..6])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

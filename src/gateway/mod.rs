@@ -2,7 +2,6 @@
 
 pub mod auth;
 pub mod cli;
-pub mod duration;
 pub mod kube_client;
 pub mod metrics;
 pub mod problem;
@@ -115,8 +114,8 @@ pub struct Config {
     /// Expected JWT issuer for `jwks`; `None` = the discovery document's issuer.
     pub jwks_issuer: Option<String>,
     pub jwks_refresh: Duration,
-    pub header_read_timeout: Duration,
-    pub max_connections: usize,
+    /// Connection limits and timeouts of both listeners.
+    pub server: crate::serve::Limits,
     pub body_limit_bytes: usize,
 }
 
@@ -144,8 +143,7 @@ impl Config {
             audiences: Vec::new(),
             jwks_issuer: None,
             jwks_refresh: Duration::from_secs(300),
-            header_read_timeout: Duration::from_secs(10),
-            max_connections: 10_000,
+            server: crate::serve::Limits::default(),
             body_limit_bytes: 256 * 1024,
         }
     }

@@ -1,17 +1,17 @@
 //! The admin-only fault endpoint `GET/PUT /gatebench/v1/faults` (never subject to faults or metrics).
 
+use crate::serve::RequestBody;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 
-use super::super::faults::FaultConfig;
-use super::State;
 use super::auth::{ADMIN_USER, authenticate};
-use super::status::{self, HttpResponse};
+use crate::apiserver::faults::FaultConfig;
+use crate::apiserver::state::State;
+use crate::apiserver::status::{self, HttpResponse};
 
 const MAX_FAULTS_BODY_BYTES: usize = 64 * 1024;
 
-pub async fn handle(state: &State, request: Request<Incoming>) -> HttpResponse {
+pub async fn handle(state: &State, request: Request<RequestBody>) -> HttpResponse {
     if request.uri().path() != "/gatebench/v1/faults" {
         return status::not_found_path();
     }

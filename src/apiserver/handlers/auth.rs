@@ -3,10 +3,10 @@
 use hyper::HeaderMap;
 use hyper::header::AUTHORIZATION;
 
-use super::super::rbac::{SYSTEM_MASTERS, UserInfo};
-use super::super::tokens::{self, TokenError};
-use super::State;
-use super::status::{self, HttpResponse};
+use crate::apiserver::rbac::{SYSTEM_MASTERS, UserInfo};
+use crate::apiserver::state::State;
+use crate::apiserver::status::{self, HttpResponse};
+use crate::apiserver::tokens::{self, TokenError};
 
 /// The admin user the kubeconfig's token maps to; a member of system:masters (bound to cluster-admin).
 pub const ADMIN_USER: &str = "gatebench:admin";
@@ -48,7 +48,7 @@ pub fn authenticate(
             user: authenticated.user,
         })),
         Err(error) => {
-            tracing::debug!(token = %tokens::fingerprint(token), %error, "caller authentication failed");
+            tracing::debug!(token = %state.log_keyer.fingerprint(token), %error, "caller authentication failed");
             Err(Box::new(status::unauthorized()))
         }
     }

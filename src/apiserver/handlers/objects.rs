@@ -5,10 +5,10 @@ use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use serde_json::{Value, json};
 
-use super::super::store::{self, Kind, NAMESPACES};
-use super::State;
-use super::request_info::RequestInfo;
-use super::status::{self, HttpResponse};
+use crate::apiserver::request_info::RequestInfo;
+use crate::apiserver::state::State;
+use crate::apiserver::status::{self, HttpResponse};
+use crate::apiserver::store::{self, Kind, NAMESPACES};
 
 pub fn handle(state: &State, info: &RequestInfo, body: &[u8]) -> HttpResponse {
     let Some(kind) =

@@ -8,7 +8,6 @@ pub mod none;
 pub mod pipeline;
 pub mod sar_cache;
 pub mod token_cache;
-pub mod token_key;
 pub mod tokenreview;
 
 use std::collections::BTreeMap;
@@ -18,10 +17,10 @@ use http::HeaderMap;
 
 use super::kube_client;
 
+pub use crate::token_key::TokenKeyer;
 pub use pipeline::{AuthPipeline, build_pipeline};
 pub use sar_cache::{Authorizer, SarCache, sar_key, sar_spec};
 pub use token_cache::{TokenCache, TokenVerdict, unverified_exp};
-pub use token_key::TokenKeyer;
 
 /// Who the caller is, as the API server would see them (TokenReview `status.user`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
