@@ -89,6 +89,18 @@ pub struct Tuning {
     /// Connection limits and timeouts of the listeners.
     #[command(flatten)]
     pub limits: LimitFlags,
+    /// Signal requests handled at once; beyond it 503 + Retry-After.
+    #[arg(long, default_value_t = 1024)]
+    pub max_inflight_requests: usize,
+    /// Longest bearer token accepted (bytes); longer ones get 401 without a TokenReview.
+    #[arg(long, default_value_t = crate::gateway::auth::DEFAULT_MAX_CREDENTIAL_BYTES)]
+    pub max_credential_bytes: usize,
+    /// TokenReviews for cache misses in flight at once; more misses queue (then 503).
+    #[arg(long, default_value_t = 64)]
+    pub max_pending_reviews: usize,
+    /// Accept a --crl whose nextUpdate has passed (default: refused, last good CRL kept).
+    #[arg(long)]
+    pub allow_expired_crl: bool,
 }
 
 async fn kube_config(args: &Args) -> anyhow::Result<Option<kube::Config>> {

@@ -68,8 +68,9 @@ impl Gateway {
         listener: TcpListener,
         metrics_listener: Option<TcpListener>,
     ) -> Result<RunningGateway> {
+        crate::tls::install_crypto_provider();
         let metrics = Arc::new(Metrics::new());
-        let tls = tls_for(&config)?;
+        let tls = tls_for(&config, metrics.clone())?;
         let kube = kube_api(&config, metrics.clone())?;
         let pipeline: AuthPipeline = build_pipeline(&config, kube, metrics.clone()).await?;
         let state = Arc::new(AppState {
@@ -77,6 +78,10 @@ impl Gateway {
             dedup: DedupStore::new(config.dedup_window, config.cache_max_entries),
             metrics: metrics.clone(),
             body_limit_bytes: config.body_limit_bytes,
+            max_credential_bytes: config.max_credential_bytes,
+            inflight: Arc::new(tokio::sync::Semaphore::new(
+                config.max_inflight_requests.max(1),
+            )),
             serve_metrics: metrics_listener.is_none(),
         });
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -147,7 +152,7 @@ impl RunningGateway {
     }
 }
 
-fn tls_for(config: &Config) -> Result<Option<Arc<ReloadableTls>>> {
+fn tls_for(config: &Config, metrics: Arc<Metrics>) -> Result<Option<Arc<ReloadableTls>>> {
     let client_auth = match config.auth {
         AuthMode::Mtls => ClientAuth::Required,
         AuthMode::Hybrid => ClientAuth::Optional,
@@ -168,8 +173,9 @@ fn tls_for(config: &Config) -> Result<Option<Arc<ReloadableTls>>> {
         client_ca: config.client_ca.clone(),
         crl: config.crl.clone(),
         client_auth,
+        allow_expired_crl: config.allow_expired_crl,
     };
-    Ok(Some(ReloadableTls::start(files, CRL_POLL)?))
+    Ok(Some(ReloadableTls::start(files, CRL_POLL, metrics)?))
 }
 
 /// The main listener: signal routes (and `/metrics` without a metrics listener), TLS when configured.

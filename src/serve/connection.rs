@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::server::conn::{http1, http2};
@@ -20,6 +21,9 @@ use tokio_rustls::TlsAcceptor;
 use super::preface::{self, Protocol, Rewind};
 use super::reset_stream::{ResetFlag, ResettableStream};
 use super::{Handler, Limits, Peer, RequestBody};
+
+/// How long an idle connection closed with GOAWAY may take to go before it is dropped.
+const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// Requests in flight on one connection and when the last one ended: what the idle and
 /// first-request deadlines are computed from.
@@ -43,6 +47,14 @@ impl Activity {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.changed.notify_one();
         ActiveRequest(self.clone())
+    }
+
+    fn ever_used(&self) -> bool {
+        self.quiet_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+            || self.in_flight.load(Ordering::Acquire) > 0
     }
 
     /// When the connection counts as stalled (no first request) or idle, if nothing is in flight.
@@ -234,9 +246,16 @@ impl Watchdog {
                 _ = &mut quiet, if !ending && quiet_deadline.is_some() => {
                     // Re-check: a request may have started since the deadline was computed.
                     match self.activity.deadline(self.accepted, &self.limits) {
-                        Some(at) if at <= Instant::now() => "stalled or idle",
+                        Some(at) if at <= Instant::now() => {}
                         _ => continue,
                     }
+                    if !self.activity.ever_used() {
+                        // Nothing to be polite to: a peer that never sent a request (an HTTP/2
+                        // preface and nothing else) would not answer GOAWAY's ping either.
+                        tracing::debug!(remote = %self.remote, "closing connection: no request within the header timeout");
+                        return;
+                    }
+                    "idle"
                 }
                 _ = sleep_until(drop_at), if ending => {
                     tracing::debug!(remote = %self.remote, "connection dropped after the drain timeout");
@@ -245,7 +264,13 @@ impl Watchdog {
             };
             tracing::debug!(remote = %self.remote, reason = why, "closing connection");
             conn.as_mut().graceful_shutdown();
-            drop_at = Some(Instant::now() + self.limits.drain_timeout);
+            // An idle connection has nothing to drain; GOAWAY only needs time to be sent.
+            let grace = if why == "idle" {
+                self.limits.drain_timeout.min(IDLE_CLOSE_GRACE)
+            } else {
+                self.limits.drain_timeout
+            };
+            drop_at = Some(Instant::now() + grace);
         }
     }
 }

@@ -5,6 +5,8 @@
 mod apiserver_common;
 #[path = "../support/decide_support.rs"]
 mod decide_support;
+#[path = "../support/fake_kube.rs"]
+mod fake_kube;
 #[path = "../support/gateway_cluster.rs"]
 mod gateway_cluster;
 #[path = "../support/gateway_support.rs"]
@@ -27,9 +29,12 @@ mod decide_errors;
 mod decide_in_cluster;
 mod decide_kubeconfig;
 mod gateway_api_calls;
+mod gateway_decisions;
+mod gateway_hostile;
 mod gateway_http;
 mod gateway_kube_client;
 mod gateway_lifecycle;
+mod gateway_limits;
 mod gateway_mtls;
 mod gateway_revocation;
 mod gateway_secrets;
