@@ -8,6 +8,7 @@ pub mod duration;
 pub mod gateway;
 pub mod kind;
 pub mod kubesetup;
+pub mod loadtest;
 pub mod pki;
 pub mod procstat;
 pub mod promtext;

@@ -2,13 +2,13 @@
 //! on https) per request, for whichever credential the run uses (bearer or client certificate).
 
 use super::{Window, base_summary, fixed_rate_phase, round_robin, write};
-use crate::context::Context;
-use crate::generator::CpuWindow;
-use crate::recording::{Recording, latency_summary};
-use crate::scrape::Delta;
-use crate::summary::METHOD;
+use crate::loadtest::context::Context;
+use crate::loadtest::generator::CpuWindow;
+use crate::loadtest::recording::{Recording, latency_summary};
+use crate::loadtest::scrape::Delta;
+use crate::loadtest::summary::METHOD;
+use crate::results::HandshakeResult;
 use anyhow::Result;
-use gatebench::results::HandshakeResult;
 use std::sync::Arc;
 
 pub async fn run(ctx: &Context) -> Result<()> {
@@ -79,14 +79,16 @@ fn sum(a: &Delta, b: &Delta) -> Delta {
     out.tls_handshakes += b.tls_handshakes;
     out.client_throttle_wait_secs += b.client_throttle_wait_secs;
     out.gateway_tokenreviews += b.gateway_tokenreviews;
-    let add = |x: &Option<gatebench::results::CacheCounts>,
-               y: &Option<gatebench::results::CacheCounts>| match (x, y) {
-        (Some(x), Some(y)) => Some(gatebench::results::CacheCounts {
-            hits: x.hits + y.hits,
-            misses: x.misses + y.misses,
-        }),
-        (x, y) => x.clone().or_else(|| y.clone()),
-    };
+    let add =
+        |x: &Option<crate::results::CacheCounts>, y: &Option<crate::results::CacheCounts>| match (
+            x, y,
+        ) {
+            (Some(x), Some(y)) => Some(crate::results::CacheCounts {
+                hits: x.hits + y.hits,
+                misses: x.misses + y.misses,
+            }),
+            (x, y) => x.clone().or_else(|| y.clone()),
+        };
     out.token_cache = add(&a.token_cache, &b.token_cache);
     out.sar_cache = add(&a.sar_cache, &b.sar_cache);
     out

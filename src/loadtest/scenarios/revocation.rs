@@ -2,14 +2,14 @@
 //! certificate through a CRL) and records how long until the gateway first refuses it.
 
 use super::{Window, base_summary, fixed_rate_phase, offset_us, round_robin, write};
-use crate::cli::RevokeMethod;
-use crate::context::Context;
-use crate::credentials::delete_service_account;
-use crate::generator::CpuWindow;
-use crate::recording::{Outcome, RequestRecord};
-use crate::summary::METHOD;
+use crate::loadtest::cli::RevokeMethod;
+use crate::loadtest::context::Context;
+use crate::loadtest::credentials::delete_service_account;
+use crate::loadtest::generator::CpuWindow;
+use crate::loadtest::recording::{Outcome, RequestRecord};
+use crate::loadtest::summary::METHOD;
+use crate::results::RevocationResult;
 use anyhow::{Context as _, Result, bail};
-use gatebench::results::RevocationResult;
 use std::time::{Duration, SystemTime};
 
 /// The identity the scenario revokes.
@@ -77,8 +77,8 @@ async fn revoke(ctx: &Context) -> Result<()> {
         RevokeMethod::Crl => {
             let dir = ctx.cli.pki_dir.as_deref().context("no --pki-dir")?;
             let out = ctx.cli.crl_out.as_deref().context("no --crl-out")?;
-            let serial = gatebench::pki::cert_serial(&dir.join(format!("client-{REVOKED}.pem")))?;
-            gatebench::pki::write_crl(dir, &[serial], out)?;
+            let serial = crate::pki::cert_serial(&dir.join(format!("client-{REVOKED}.pem")))?;
+            crate::pki::write_crl(dir, &[serial], out)?;
             Ok(())
         }
     }

@@ -2,16 +2,16 @@
 //! availability for known (cached) vs new identities, error codes, and time to recover.
 
 use super::{Window, base_summary, measured_phase, offset_us, write};
-use crate::body::Bodies;
-use crate::context::Context;
-use crate::engine::{PhasePlan, RequestSpec};
-use crate::generator::CpuWindow;
-use crate::pacing::{burst_offsets, fixed_rate_offsets};
-use crate::recording::{Outcome, RequestRecord};
-use crate::scrape::put_faults;
-use crate::summary::METHOD;
+use crate::loadtest::body::Bodies;
+use crate::loadtest::context::Context;
+use crate::loadtest::engine::{PhasePlan, RequestSpec};
+use crate::loadtest::generator::CpuWindow;
+use crate::loadtest::pacing::{burst_offsets, fixed_rate_offsets};
+use crate::loadtest::recording::{Outcome, RequestRecord};
+use crate::loadtest::scrape::put_faults;
+use crate::loadtest::summary::METHOD;
+use crate::results::{Availability, OutageResult};
 use anyhow::{Context as _, Result};
-use gatebench::results::{Availability, OutageResult};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;

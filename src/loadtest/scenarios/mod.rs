@@ -9,17 +9,17 @@ mod saturation;
 mod steady;
 mod throttle;
 
-use crate::body::Bodies;
-use crate::cli::ScenarioName;
-use crate::context::Context;
-use crate::engine::{PhaseOutcome, PhasePlan, RequestSpec, Target, run_phase};
-use crate::generator::CpuWindow;
-use crate::pacing::fixed_rate_offsets;
-use crate::recording::Recording;
-use crate::scrape::{Delta, delta};
-use crate::summary::{self, RunFacts};
+use crate::loadtest::body::Bodies;
+use crate::loadtest::cli::ScenarioName;
+use crate::loadtest::context::Context;
+use crate::loadtest::engine::{PhaseOutcome, PhasePlan, RequestSpec, Target, run_phase};
+use crate::loadtest::generator::CpuWindow;
+use crate::loadtest::pacing::fixed_rate_offsets;
+use crate::loadtest::recording::Recording;
+use crate::loadtest::scrape::{Delta, delta};
+use crate::loadtest::summary::{self, RunFacts};
+use crate::results::LoadSummary;
 use anyhow::Result;
-use gatebench::results::LoadSummary;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -42,7 +42,11 @@ pub fn offset_us(start: SystemTime, at: SystemTime) -> u64 {
 }
 
 /// Round-robin over `identities` credentials with webhook bodies: the common request shape.
-pub fn round_robin(ctx: &Context, identities: usize, seed: u64) -> crate::engine::RequestFn {
+pub fn round_robin(
+    ctx: &Context,
+    identities: usize,
+    seed: u64,
+) -> crate::loadtest::engine::RequestFn {
     let bodies = Arc::new(Bodies::new(ctx.cli.duplicate_fraction, ctx.body_seed(seed)));
     let n = identities.max(1) as u64;
     Arc::new(move |k| RequestSpec {
@@ -64,7 +68,7 @@ pub async fn fixed_rate_phase(
     name: &str,
     rate_rps: f64,
     duration: Duration,
-    request: crate::engine::RequestFn,
+    request: crate::loadtest::engine::RequestFn,
 ) -> Result<Measured> {
     let users = ctx.users_for_rate(rate_rps);
     let plan = PhasePlan {

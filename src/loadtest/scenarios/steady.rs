@@ -1,9 +1,9 @@
 //! `steady`: N identities round-robin at a fixed rate for a duration: latency, hit ratio, API calls.
 
 use super::{Window, base_summary, fixed_rate_phase, round_robin, write};
-use crate::context::Context;
-use crate::generator::CpuWindow;
-use crate::summary::METHOD;
+use crate::loadtest::context::Context;
+use crate::loadtest::generator::CpuWindow;
+use crate::loadtest::summary::METHOD;
 use anyhow::Result;
 
 pub async fn run(ctx: &Context) -> Result<()> {

@@ -1,9 +1,9 @@
 //! Where each identity's credentials come from: ServiceAccount tokens minted through
 //! TokenRequest, a tokens file, or client certificates from a `gatebench pki` directory.
 
+use crate::kubesetup;
 use anyhow::{Context, Result, bail};
 use futures::{StreamExt, TryStreamExt};
-use gatebench::kubesetup;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `loadtest` flags: gatebench's own, with goose's whole command line flattened in beside them.
 
+use crate::results::Scenario;
 use clap::{Parser, ValueEnum};
-use gatebench::results::Scenario;
 use goose::config::GooseConfiguration;
 use std::path::PathBuf;
 

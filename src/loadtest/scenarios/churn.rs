@@ -3,16 +3,16 @@
 //! which the hit ratio falls below 95%.
 
 use super::{Window, base_summary, measured_phase, write};
-use crate::body::Bodies;
-use crate::context::Context;
-use crate::engine::{PhasePlan, RequestSpec};
-use crate::generator::CpuWindow;
-use crate::pacing::{burst_offsets, fixed_rate_offsets};
-use crate::recording::Recording;
-use crate::scrape::{Delta, delta};
-use crate::summary::METHOD;
+use crate::loadtest::body::Bodies;
+use crate::loadtest::context::Context;
+use crate::loadtest::engine::{PhasePlan, RequestSpec};
+use crate::loadtest::generator::CpuWindow;
+use crate::loadtest::pacing::{burst_offsets, fixed_rate_offsets};
+use crate::loadtest::recording::Recording;
+use crate::loadtest::scrape::{Delta, delta};
+use crate::loadtest::summary::METHOD;
+use crate::results::ChurnPoint;
 use anyhow::{Result, bail};
-use gatebench::results::ChurnPoint;
 use std::sync::Arc;
 use std::time::Duration;
 

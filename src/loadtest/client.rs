@@ -1,7 +1,7 @@
 //! Each goose user's reqwest client (custom CA, client certificate, keep-alive or a new
 //! connection per request) and how transport failures are classified.
 
-use crate::credentials::Credential;
+use crate::loadtest::credentials::Credential;
 use anyhow::{Context, Result};
 use std::time::Duration;
 

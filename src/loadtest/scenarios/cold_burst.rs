@@ -2,14 +2,14 @@
 //! calls per identity (coalescing) and the burst's latency.
 
 use super::{Window, base_summary, measured_phase, round_robin, write};
-use crate::context::Context;
-use crate::engine::PhasePlan;
-use crate::generator::CpuWindow;
-use crate::pacing::burst_offsets;
-use crate::recording::latency_summary;
-use crate::summary::BURST_METHOD;
+use crate::loadtest::context::Context;
+use crate::loadtest::engine::PhasePlan;
+use crate::loadtest::generator::CpuWindow;
+use crate::loadtest::pacing::burst_offsets;
+use crate::loadtest::recording::latency_summary;
+use crate::loadtest::summary::BURST_METHOD;
+use crate::results::ColdBurstResult;
 use anyhow::Result;
-use gatebench::results::ColdBurstResult;
 
 pub async fn run(ctx: &Context) -> Result<()> {
     let concurrency = ctx.cli.concurrency.max(1);

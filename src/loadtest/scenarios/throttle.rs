@@ -3,15 +3,15 @@
 //! without a cache and shows what the cache changes.
 
 use super::{Window, base_summary, measured_phase, round_robin, write};
-use crate::context::Context;
-use crate::engine::PhasePlan;
-use crate::generator::CpuWindow;
-use crate::pacing::burst_offsets;
-use crate::recording::{Recording, latency_summary};
-use crate::scrape::{delta, put_faults};
-use crate::summary::BURST_METHOD;
+use crate::loadtest::context::Context;
+use crate::loadtest::engine::PhasePlan;
+use crate::loadtest::generator::CpuWindow;
+use crate::loadtest::pacing::burst_offsets;
+use crate::loadtest::recording::{Recording, latency_summary};
+use crate::loadtest::scrape::{delta, put_faults};
+use crate::loadtest::summary::BURST_METHOD;
+use crate::results::ThrottleResult;
 use anyhow::{Context as _, Result};
-use gatebench::results::ThrottleResult;
 use serde_json::json;
 use std::time::Duration;
 

@@ -2,15 +2,15 @@
 //! highest rate that held.
 
 use super::{Window, base_summary, round_robin, write};
-use crate::context::Context;
-use crate::engine::{PhasePlan, run_phase};
-use crate::generator::CpuWindow;
-use crate::pacing::fixed_rate_offsets;
-use crate::recording::{Recording, latency_summary};
-use crate::scrape::delta;
-use crate::summary::METHOD;
+use crate::loadtest::context::Context;
+use crate::loadtest::engine::{PhasePlan, run_phase};
+use crate::loadtest::generator::CpuWindow;
+use crate::loadtest::pacing::fixed_rate_offsets;
+use crate::loadtest::recording::{Recording, latency_summary};
+use crate::loadtest::scrape::delta;
+use crate::loadtest::summary::METHOD;
+use crate::results::RateStep;
 use anyhow::{Result, bail};
-use gatebench::results::RateStep;
 use std::time::Duration;
 
 /// Highest error ratio a step may have and still hold.
@@ -47,13 +47,17 @@ pub async fn run(ctx: &Context) -> Result<()> {
             1.0 - ok as f64 / all.count as f64
         };
         let achieved_rps = all.count as f64 / out.elapsed.as_secs_f64().max(1e-3);
-        let verdict = crate::generator::judge(crate::generator::Observed {
+        let verdict = crate::loadtest::generator::judge(crate::loadtest::generator::Observed {
             offered_rps: rate,
             achieved_rps,
             cores_used: step_cpu.cores_used(),
-            cores_available: crate::generator::cores_available(),
+            cores_available: crate::loadtest::generator::cores_available(),
             send_delay_p99: Duration::from_micros(out.recording.send_delay().p99),
-            users_busy: crate::summary::users_busy(&out.recording, users as u64, out.elapsed),
+            users_busy: crate::loadtest::summary::users_busy(
+                &out.recording,
+                users as u64,
+                out.elapsed,
+            ),
         });
         let held = all.p99 <= ctx.cli.slo_p99_us
             && error_ratio <= MAX_ERROR_RATIO

@@ -1,10 +1,10 @@
 //! Everything a scenario needs, set up once from the flags: target, credentials, probes, knobs.
 
-use crate::cli::Cli;
-use crate::client::ClientOptions;
-use crate::credentials::{self, Credential};
-use crate::engine::Target;
-use crate::scrape::Probe;
+use crate::loadtest::cli::Cli;
+use crate::loadtest::client::ClientOptions;
+use crate::loadtest::credentials::{self, Credential};
+use crate::loadtest::engine::Target;
+use crate::loadtest::scrape::Probe;
 use anyhow::{Context as _, Result, bail};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,11 +33,11 @@ impl Context {
             None => None,
         };
         if let (true, Some(client)) = (cli.setup_rbac, &kube) {
-            let setup = gatebench::kubesetup::RbacSetup {
+            let setup = crate::kubesetup::RbacSetup {
                 load_namespace: cli.namespace.clone(),
                 ..Default::default()
             };
-            gatebench::kubesetup::setup_gateway_rbac(client, &setup)
+            crate::kubesetup::setup_gateway_rbac(client, &setup)
                 .await
                 .context("setting up the gateway RBAC")?;
         }

@@ -1,9 +1,9 @@
 //! Before/after scrapes of the API server's and the gateway's /metrics: API calls by resource,
 //! 429s, cache hits and misses, TLS handshakes and client-side throttle wait of a window.
 
+use crate::promtext::Scrape;
+use crate::results::CacheCounts;
 use anyhow::{Context, Result};
-use gatebench::promtext::Scrape;
-use gatebench::results::CacheCounts;
 use std::collections::BTreeMap;
 
 /// Where to scrape; either side may be absent.

@@ -1,11 +1,11 @@
 //! Builds and writes the `LoadSummary` of a run: percentiles, counts, time series, generator
 //! verdict, server-side deltas, and the interval log beside it.
 
-use crate::generator::{self, CpuWindow};
-use crate::recording::{Recording, latency_summary};
-use crate::scrape::Delta;
+use crate::loadtest::generator::{self, CpuWindow};
+use crate::loadtest::recording::{Recording, latency_summary};
+use crate::loadtest::scrape::Delta;
+use crate::results::{LoadSummary, SCHEMA_VERSION};
 use anyhow::{Context as _, Result};
-use gatebench::results::{LoadSummary, SCHEMA_VERSION};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 

@@ -1,7 +1,7 @@
 //! Per-request latency recording: HdrHistograms per second and status class, outcome counts,
 //! the raw request log scenarios read, and the HdrHistogram V2+Deflate interval log writer.
 
-use gatebench::results::{LatencyUs, SecondSample};
+use crate::results::{LatencyUs, SecondSample};
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};

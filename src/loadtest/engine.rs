@@ -2,10 +2,10 @@
 //! its tickets from the pacer, sends through its own reqwest client, and records latency from
 //! the intended send time. goose keeps its own metrics and reports alongside.
 
-use crate::client::{ClientOptions, build_client, error_kind};
-use crate::credentials::Credential;
-use crate::pacing::{Ticket, run_pacer};
-use crate::recording::{Outcome, Recording, RequestRecord};
+use crate::loadtest::client::{ClientOptions, build_client, error_kind};
+use crate::loadtest::credentials::Credential;
+use crate::loadtest::pacing::{Ticket, run_pacer};
+use crate::loadtest::recording::{Outcome, Recording, RequestRecord};
 use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
 use goose::config::GooseConfiguration;
