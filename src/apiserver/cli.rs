@@ -40,6 +40,9 @@ pub struct Args {
     /// JWT issuer of ServiceAccount tokens.
     #[arg(long, default_value = "https://kubernetes.default.svc.cluster.local")]
     pub issuer: String,
+    /// Clock-skew allowance on token exp/nbf/iat, seconds (kube-apiserver: 60).
+    #[arg(long, default_value_t = super::tokens::KUBE_LEEWAY_SECS)]
+    pub token_leeway_secs: i64,
     /// Connection limits and timeouts of the listener.
     #[command(flatten)]
     pub limits: LimitFlags,
@@ -64,6 +67,7 @@ impl Args {
             "--error-fraction must be within 0..=1"
         );
         faults.error_fraction = self.error_fraction;
+        faults.validate().map_err(anyhow::Error::msg)?;
         Ok(faults)
     }
 }
@@ -74,6 +78,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         faults: args.fault_config()?,
         issuer: args.issuer.clone(),
         min_token_expiration_secs: args.min_token_expiration_secs,
+        token_leeway_secs: args.token_leeway_secs.max(0),
         server: args.limits.to_limits().map_err(anyhow::Error::msg)?,
         ..Config::default()
     };

@@ -10,6 +10,7 @@ pub mod kubeconfig;
 mod metrics;
 mod protobuf;
 mod rbac;
+mod rbac_escalation;
 pub mod request_info;
 mod server;
 mod state;
@@ -62,6 +63,8 @@ pub struct Config {
     pub min_token_expiration_secs: i64,
     /// Largest accepted `expirationSeconds` (longer requests are capped, as kube does).
     pub max_token_expiration_secs: i64,
+    /// Clock-skew allowance on token exp/nbf/iat; kube-apiserver's is 60 s. Tests of expiry set 0.
+    pub token_leeway_secs: i64,
     /// Connection limits and timeouts of the listener (the gateway's defaults).
     pub server: crate::serve::Limits,
 }
@@ -76,6 +79,7 @@ impl Default for Config {
             default_token_expiration_secs: 3600,
             min_token_expiration_secs: 1,
             max_token_expiration_secs: 48 * 3600,
+            token_leeway_secs: tokens::KUBE_LEEWAY_SECS,
             server: crate::serve::Limits::default(),
         }
     }

@@ -80,6 +80,10 @@ pub enum TokenError {
         "invalid bearer token, square/go-jose/jwt: validation failed, token not valid yet (nbf)"
     )]
     NotYetValid,
+    #[error(
+        "invalid bearer token, square/go-jose/jwt: validation failed, token issued in the future (iat)"
+    )]
+    IssuedInTheFuture,
     #[error("token audiences {token:?} is invalid for the target audiences {target:?}")]
     Audience {
         token: Vec<String>,
@@ -205,23 +209,34 @@ impl Keys {
     }
 }
 
-/// Issuer and time checks (no leeway), then the audience intersection kube uses: the token's `aud`
-/// against `target` (a TokenReview's `spec.audiences`, or the API server's own audiences).
-/// Returns the intersection, which becomes `status.audiences`.
+/// kube-apiserver's clock-skew allowance on exp, nbf and iat (go-jose's `DefaultLeeway`).
+pub const KUBE_LEEWAY_SECS: i64 = 60;
+
+/// Issuer and time checks (`exp`, `nbf`, `iat`, each with `leeway_secs` as go-jose's
+/// `ValidateWithLeeway`), then the audience intersection kube uses: the token's `aud` against
+/// `target` (a TokenReview's `spec.audiences`, or the API server's own audiences). Returns the
+/// intersection, which becomes `status.audiences`.
 pub fn validate(
     claims: &Claims,
     issuer: &str,
     now_secs: i64,
+    leeway_secs: i64,
     target: &[String],
 ) -> Result<Vec<String>, TokenError> {
     if claims.iss != issuer {
         return Err(TokenError::WrongIssuer);
     }
-    if now_secs >= claims.exp {
+    if now_secs.saturating_sub(leeway_secs) >= claims.exp {
         return Err(TokenError::Expired);
     }
-    if claims.nbf.is_some_and(|nbf| now_secs < nbf) {
+    if claims
+        .nbf
+        .is_some_and(|nbf| now_secs.saturating_add(leeway_secs) < nbf)
+    {
         return Err(TokenError::NotYetValid);
+    }
+    if now_secs.saturating_add(leeway_secs) < claims.iat {
+        return Err(TokenError::IssuedInTheFuture);
     }
     let token_audiences = claims.aud.as_slice();
     let intersection: Vec<String> = target
@@ -264,9 +279,9 @@ mod tests {
     #[test]
     fn audience_intersection_is_returned() {
         let target = vec!["b".to_string(), "c".to_string()];
-        let got = validate(&claims(&["a", "b"], 100), "iss", 10, &target).unwrap();
+        let got = validate(&claims(&["a", "b"], 100), "iss", 10, 0, &target).unwrap();
         assert_eq!(got, vec!["b".to_string()]);
-        let err = validate(&claims(&["a"], 100), "iss", 10, &target).unwrap_err();
+        let err = validate(&claims(&["a"], 100), "iss", 10, 0, &target).unwrap_err();
         assert!(matches!(err, TokenError::Audience { .. }));
     }
 
@@ -274,12 +289,31 @@ mod tests {
     fn expiry_and_issuer_are_checked() {
         let target = vec!["a".to_string()];
         assert_eq!(
-            validate(&claims(&["a"], 100), "iss", 100, &target),
+            validate(&claims(&["a"], 100), "iss", 100, 0, &target),
             Err(TokenError::Expired)
         );
         assert_eq!(
-            validate(&claims(&["a"], 100), "other", 10, &target),
+            validate(&claims(&["a"], 100), "other", 10, 0, &target),
             Err(TokenError::WrongIssuer)
+        );
+    }
+
+    #[test]
+    fn time_checks_allow_kube_leeway_and_refuse_a_future_iat() {
+        let target = vec!["a".to_string()];
+        let mut c = claims(&["a"], 1000);
+        // Expired 30 s ago: still inside the 60 s leeway; 90 s ago: not.
+        assert!(validate(&c, "iss", 1030, KUBE_LEEWAY_SECS, &target).is_ok());
+        assert_eq!(
+            validate(&c, "iss", 1090, KUBE_LEEWAY_SECS, &target),
+            Err(TokenError::Expired)
+        );
+        c.nbf = None;
+        c.iat = 500;
+        assert!(validate(&c, "iss", 450, KUBE_LEEWAY_SECS, &target).is_ok());
+        assert_eq!(
+            validate(&c, "iss", 400, KUBE_LEEWAY_SECS, &target),
+            Err(TokenError::IssuedInTheFuture)
         );
     }
 

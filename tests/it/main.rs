@@ -21,6 +21,7 @@ mod report_fixtures;
 mod apiserver_access;
 mod apiserver_cli;
 mod apiserver_faults;
+mod apiserver_hardening;
 mod apiserver_metrics;
 mod apiserver_rbac;
 mod apiserver_setup;

@@ -41,14 +41,17 @@ pub async fn handle(state: &State, request: Request<RequestBody>) -> HttpRespons
                 Err(_) => return status::bad_request("the fault config could not be read"),
             };
             match serde_json::from_slice::<FaultConfig>(&body) {
-                Ok(config) => {
-                    tracing::info!(?config, "faults replaced");
-                    state.faults.set(config);
-                    status::json_response(
-                        StatusCode::OK,
-                        &serde_json::to_value(state.faults.get()).unwrap_or_default(),
-                    )
-                }
+                Ok(config) => match config.validate() {
+                    Err(reason) => status::bad_request(&format!("invalid fault config: {reason}")),
+                    Ok(()) => {
+                        tracing::info!(?config, "faults replaced");
+                        state.faults.set(config);
+                        status::json_response(
+                            StatusCode::OK,
+                            &serde_json::to_value(state.faults.get()).unwrap_or_default(),
+                        )
+                    }
+                },
                 Err(e) => status::bad_request(&format!("invalid fault config: {e}")),
             }
         }

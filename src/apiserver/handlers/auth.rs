@@ -54,19 +54,31 @@ pub fn authenticate(
     }
 }
 
+/// Compares in constant time: how long a wrong guess takes says nothing about how close it was.
+fn is_admin_token(state: &State, token: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    token.as_bytes().ct_eq(state.admin_token.as_bytes()).into()
+}
+
 /// Authenticates `token` for `audiences` (empty = the API server's own), like kube's token authenticators.
 pub fn authenticate_token(
     state: &State,
     token: &str,
     audiences: &[String],
 ) -> Result<Authenticated, TokenError> {
+    let own = state.config.effective_audiences();
     let target = if audiences.is_empty() {
-        state.config.effective_audiences()
+        own.clone()
     } else {
         audiences.to_vec()
     };
-    if token == state.admin_token {
-        // Static tokens are audience-agnostic: kube reports the requested audiences back.
+    if is_admin_token(state, token) {
+        // Static tokens are audience-agnostic, which kube wraps: they authenticate only for the
+        // API server's own audiences (`WrapAudienceAgnosticToken`), reporting the intersection.
+        let accepted: Vec<String> = target.iter().filter(|a| own.contains(a)).cloned().collect();
+        if accepted.is_empty() {
+            return Err(TokenError::Audience { token: own, target });
+        }
         return Ok(Authenticated {
             user: UserInfo {
                 name: ADMIN_USER.to_string(),
@@ -77,12 +89,13 @@ pub fn authenticate_token(
                 ],
             },
             extra: Vec::new(),
-            audiences: target,
+            audiences: accepted,
         });
     }
     let claims = state.keys.verify_signature(token)?;
     let now_secs = jiff::Timestamp::now().as_second();
-    let accepted = tokens::validate(&claims, state.keys.issuer(), now_secs, &target)?;
+    let leeway = state.config.token_leeway_secs;
+    let accepted = tokens::validate(&claims, state.keys.issuer(), now_secs, leeway, &target)?;
     let ns = &claims.kubernetes.namespace;
     let sa = &claims.kubernetes.serviceaccount;
     match state.store.service_account_uid(ns, &sa.name) {

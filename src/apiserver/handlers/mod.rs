@@ -147,7 +147,7 @@ async fn serve(state: &State, info: &RequestInfo, request: Request<RequestBody>)
         ("", "serviceaccounts") if info.subresource == "token" => {
             reviews::token_request(state, info, &body)
         }
-        _ => objects::handle(state, info, &body),
+        _ => objects::handle(state, info, &body, &caller.user),
     }
 }
 
