@@ -175,38 +175,69 @@ impl Keys {
     }
 
     fn verify_uncached(&self, token: &str) -> Result<Claims, TokenError> {
-        let mut parts = token.split('.');
-        let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
-        let header: Header = URL_SAFE_NO_PAD
-            .decode(header_b64)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or(TokenError::Malformed)?;
-        if header.alg != Algorithm::RS256 {
-            return Err(TokenError::Malformed);
-        }
-        if header.kid.as_deref().is_some_and(|kid| kid != self.kid) {
+        let parts = split_token(token)?;
+        if parts
+            .header
+            .kid
+            .as_deref()
+            .is_some_and(|kid| kid != self.kid)
+        {
             return Err(TokenError::BadSignature);
         }
         let signature = URL_SAFE_NO_PAD
-            .decode(signature_b64)
+            .decode(parts.signature_b64)
             .ok()
             .and_then(|bytes| Signature::try_from(bytes.as_slice()).ok())
             .ok_or(TokenError::Malformed)?;
-        let signed_len = header_b64.len() + 1 + payload_b64.len();
         self.verifying
-            .verify(&token.as_bytes()[..signed_len], &signature)
+            .verify(parts.signed.as_bytes(), &signature)
             .map_err(|_| TokenError::BadSignature)?;
-        URL_SAFE_NO_PAD
-            .decode(payload_b64)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or(TokenError::Malformed)
+        decode_claims(parts.payload_b64)
     }
+}
+
+/// A compact JWS split into its parts, with the header decoded (signature not checked).
+#[derive(Debug)]
+pub struct TokenParts<'a> {
+    pub header: Header,
+    /// `header.payload`, the bytes the signature covers.
+    pub signed: &'a str,
+    pub payload_b64: &'a str,
+    pub signature_b64: &'a str,
+}
+
+/// Splits `token` into three parts and decodes an RS256 header; anything else is `Malformed`.
+pub fn split_token(token: &str) -> Result<TokenParts<'_>, TokenError> {
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed);
+    };
+    let header: Header = URL_SAFE_NO_PAD
+        .decode(header_b64)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or(TokenError::Malformed)?;
+    if header.alg != Algorithm::RS256 {
+        return Err(TokenError::Malformed);
+    }
+    let signed_len = header_b64.len() + 1 + payload_b64.len();
+    Ok(TokenParts {
+        header,
+        signed: &token[..signed_len],
+        payload_b64,
+        signature_b64,
+    })
+}
+
+/// Decodes the claims part of a token (only trusted once its signature verified).
+pub fn decode_claims(payload_b64: &str) -> Result<Claims, TokenError> {
+    URL_SAFE_NO_PAD
+        .decode(payload_b64)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or(TokenError::Malformed)
 }
 
 /// kube-apiserver's clock-skew allowance on exp, nbf and iat (go-jose's `DefaultLeeway`).
