@@ -179,7 +179,7 @@ fn coalesced_miss_loopback(c: &mut Criterion) {
         let token = token.clone();
         async move {
             let status = kube.token_review(&token, &[]).await?;
-            Ok(review_outcome(status))
+            Ok(review_outcome(status, &[]))
         }
     };
     let cache = TokenCache::new(100_000, TTLS);

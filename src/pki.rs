@@ -171,6 +171,16 @@ pub fn cert_serial(path: &Path) -> Result<u64> {
 /// Writes a PEM CRL to `out`, signed by the CA in `dir` (`ca.pem`, `ca-key.pem`), revoking `revoked` serials.
 /// Written to a temp file and renamed so a watching gateway never reads half a CRL.
 pub fn write_crl(dir: &Path, revoked: &[u64], out: &Path) -> Result<()> {
+    write_crl_valid_for(dir, revoked, out, 30 * 24 * 3600)
+}
+
+/// As [`write_crl`], with nextUpdate `valid_for_secs` from now (negative: an already expired CRL).
+pub fn write_crl_valid_for(
+    dir: &Path,
+    revoked: &[u64],
+    out: &Path,
+    valid_for_secs: i64,
+) -> Result<()> {
     let read = |name: &str| {
         let path = dir.join(name);
         std::fs::read_to_string(&path).map_err(|source| Error::Io { path, source })
@@ -179,8 +189,9 @@ pub fn write_crl(dir: &Path, revoked: &[u64], out: &Path) -> Result<()> {
     let issuer = Issuer::from_ca_cert_pem(&read("ca.pem")?, ca_key)?;
     let now = time::OffsetDateTime::now_utc();
     let params = CertificateRevocationListParams {
-        this_update: now - time::Duration::minutes(1),
-        next_update: now + time::Duration::days(30),
+        this_update: (now - time::Duration::minutes(1))
+            .min(now + time::Duration::seconds(valid_for_secs) - time::Duration::hours(1)),
+        next_update: now + time::Duration::seconds(valid_for_secs),
         // Monotonic across rewrites, as RFC 5280 asks.
         crl_number: SerialNumber::from(now.unix_timestamp_nanos() as u64),
         issuing_distribution_point: None,

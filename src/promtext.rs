@@ -73,6 +73,9 @@ fn parse_line(line: &str) -> std::result::Result<Sample, &'static str> {
         Some(i) => line.split_at(i),
         None => return Err("no value"),
     };
+    if !is_name(name, true) {
+        return Err("metric name is not [a-zA-Z_:][a-zA-Z0-9_:]*");
+    }
     let mut labels = BTreeMap::new();
     let rest = if let Some(body) = rest.strip_prefix('{') {
         let end = find_label_end(body).ok_or("unterminated label set")?;
@@ -92,6 +95,15 @@ fn parse_line(line: &str) -> std::result::Result<Sample, &'static str> {
         labels,
         value,
     })
+}
+
+/// The exposition format's metric names (`colon` allowed) and label names.
+fn is_name(name: &str, colon: bool) -> bool {
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':');
+    name.chars()
+        .next()
+        .is_some_and(|c| ok(c) && !c.is_ascii_digit())
+        && name.chars().all(ok)
 }
 
 /// Index of the closing `}` that is not inside a quoted label value.
@@ -121,6 +133,9 @@ fn parse_labels(
         }
         let eq = s.find('=').ok_or("label without '='")?;
         let key = s[..eq].trim().to_string();
+        if !is_name(&key, false) {
+            return Err("label name is not [a-zA-Z_][a-zA-Z0-9_]*");
+        }
         let after = s[eq + 1..]
             .strip_prefix('"')
             .ok_or("label value not quoted")?;
@@ -189,5 +204,17 @@ up 1
     fn rejects_garbage() {
         assert!(Scrape::parse("metric{a=\"1\" 3").is_err());
         assert!(Scrape::parse("metric notanumber").is_err());
+    }
+
+    #[test]
+    fn names_must_be_names() {
+        // Found by the promtext fuzz target: a line with a label set and no metric name was a
+        // sample named "".
+        let found = include_bytes!("../fuzz/seeds/promtext/regression-empty-name");
+        assert!(Scrape::parse(std::str::from_utf8(found).unwrap()).is_err());
+        assert!(Scrape::parse("{a=\"1\"} 1").is_err());
+        assert!(Scrape::parse("1up 1").is_err());
+        assert!(Scrape::parse("m{a b=\"1\"} 1").is_err());
+        assert!(Scrape::parse("ns:metric_total{le=\"0.5\"} 1").is_ok());
     }
 }

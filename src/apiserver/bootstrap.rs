@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use super::discovery::PUBLIC_PATHS;
 use super::rbac::SYSTEM_MASTERS;
 use super::store::{CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, NAMESPACES, Store};
 
@@ -53,7 +54,7 @@ pub fn populate(store: &Store) {
         ),
         cluster_role(
             "system:public-info-viewer",
-            json!([{"nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"], "verbs": ["get"]}]),
+            json!([{"nonResourceURLs": PUBLIC_PATHS, "verbs": ["get"]}]),
         ),
         cluster_role(
             "system:service-account-issuer-discovery",

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::{ApiServer, Config, FaultConfig, Latency, Outage};
+use crate::serve::{LimitFlags, signal};
 
 /// Flags of `gatebench apiserver`.
 #[derive(Debug, clap::Args)]
@@ -43,6 +44,12 @@ pub struct Args {
     /// (default: a fresh key per start).
     #[arg(long)]
     pub service_account_signing_key_file: Option<PathBuf>,
+    /// Clock-skew allowance on token exp/nbf/iat, seconds (kube-apiserver: 60).
+    #[arg(long, default_value_t = super::tokens::KUBE_LEEWAY_SECS)]
+    pub token_leeway_secs: i64,
+    /// Connection limits and timeouts of the listener.
+    #[command(flatten)]
+    pub limits: LimitFlags,
 }
 
 impl Args {
@@ -64,6 +71,7 @@ impl Args {
             "--error-fraction must be within 0..=1"
         );
         faults.error_fraction = self.error_fraction;
+        faults.validate().map_err(anyhow::Error::msg)?;
         Ok(faults)
     }
 }
@@ -81,11 +89,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
             })
             .transpose()?,
+        token_leeway_secs: args.token_leeway_secs.max(0),
+        server: args.limits.to_limits().map_err(anyhow::Error::msg)?,
         ..Config::default()
     };
     // Handlers first: a supervisor may signal as soon as it reads the listening line.
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let stop = signal::shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -97,10 +106,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "{}",
         serde_json::json!({"event": "listening", "url": server.url(), "kubeconfig": args.kubeconfig_out.display().to_string()})
     );
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
+    stop.await;
     tracing::info!("shutting down");
     server.shutdown().await;
     Ok(())

@@ -3,8 +3,8 @@
 use hyper::StatusCode;
 use serde_json::{Value, json};
 
-use super::handlers::State;
-use super::handlers::status::{self, HttpResponse};
+use super::state::State;
+use super::status::{self, HttpResponse};
 use super::store::{KINDS, Kind};
 
 /// The API groups served, besides the core group.
@@ -116,7 +116,14 @@ fn version_info() -> Value {
     })
 }
 
-/// Answers for paths anyone may read without credentials.
+/// Paths kube serves to anyone (`system:public-info-viewer`): answered without credentials.
+pub const PUBLIC_PATHS: &[&str] = &["/healthz", "/livez", "/readyz", "/version", "/version/"];
+
+pub fn is_public(path: &str) -> bool {
+    PUBLIC_PATHS.contains(&path)
+}
+
+/// Answers for [`PUBLIC_PATHS`].
 pub fn serve_public(path: &str) -> HttpResponse {
     match path {
         "/version" | "/version/" => status::json_response(StatusCode::OK, &version_info()),
@@ -130,9 +137,11 @@ pub fn serve_public(path: &str) -> HttpResponse {
 
 /// Non-resource GETs of authenticated, authorized callers.
 pub fn serve(state: &State, path: &str) -> HttpResponse {
+    if is_public(path) {
+        return serve_public(path);
+    }
     let path = path.trim_end_matches('/');
     match path {
-        "/healthz" | "/livez" | "/readyz" | "/version" => serve_public(path),
         "/api" => status::json_response(
             StatusCode::OK,
             &json!({"kind": "APIVersions", "versions": ["v1"],

@@ -26,6 +26,43 @@ pub struct FaultConfig {
     pub error_fraction: f64,
 }
 
+/// Largest injected latency (10 minutes): longer is a hang, which `outage` expresses.
+const MAX_LATENCY_MS: f64 = 600_000.0;
+/// Longest outage window (one day); "until replaced" is `duration_secs: null`.
+const MAX_OUTAGE_SECS: f64 = 86_400.0;
+const MAX_QPS: f64 = 1e9;
+
+impl FaultConfig {
+    /// Every number in range, so nothing downstream can panic or misbehave on it (the admin
+    /// endpoint answers 400 with the reason).
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        for (resource, latency) in &self.latency {
+            latency
+                .validate()
+                .map_err(|e| format!("latency[{resource:?}]: {e}"))?;
+        }
+        if let Some(qps) = self.qps_cap
+            && !(qps.is_finite() && qps > 0.0 && qps <= MAX_QPS)
+        {
+            return Err(format!("qps_cap must be within (0, {MAX_QPS}], got {qps}"));
+        }
+        if let Some(secs) = self.outage.as_ref().and_then(|o| o.duration_secs)
+            && !(secs.is_finite() && (0.0..=MAX_OUTAGE_SECS).contains(&secs))
+        {
+            return Err(format!(
+                "outage.duration_secs must be within 0..={MAX_OUTAGE_SECS}, got {secs}"
+            ));
+        }
+        if !(self.error_fraction.is_finite() && (0.0..=1.0).contains(&self.error_fraction)) {
+            return Err(format!(
+                "error_fraction must be within 0..=1, got {}",
+                self.error_fraction
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A latency distribution in milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -55,6 +92,26 @@ impl Latency {
             }
         }
         .max(0.0)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let (values, ordered) = match *self {
+            Latency::Fixed { ms } => (vec![ms], true),
+            Latency::Uniform { min_ms, max_ms } => (vec![min_ms, max_ms], min_ms <= max_ms),
+            Latency::Lognormal { p50_ms, p99_ms } => {
+                (vec![p50_ms, p99_ms], p50_ms > 0.0 && p50_ms <= p99_ms)
+            }
+        };
+        if values
+            .iter()
+            .any(|v| !(v.is_finite() && (0.0..=MAX_LATENCY_MS).contains(v)))
+        {
+            return Err(format!("milliseconds must be within 0..={MAX_LATENCY_MS}"));
+        }
+        if !ordered {
+            return Err("expected min <= max (uniform) or 0 < p50 <= p99 (lognormal)".into());
+        }
+        Ok(())
     }
 
     /// Parses the flag form: `fixed:MS`, `uniform:MIN:MAX`, `lognormal:P50:P99`.
@@ -205,11 +262,13 @@ impl Faults {
     pub fn set(&self, config: FaultConfig) {
         let mut active = self.lock();
         let now = Instant::now();
+        // `validate` keeps these in range; the checked forms make an unvalidated config harmless.
         active.outage_until = config
             .outage
             .as_ref()
             .and_then(|o| o.duration_secs)
-            .map(|secs| now + Duration::from_secs_f64(secs));
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+            .and_then(|window| now.checked_add(window));
         active.tokens = config.qps_cap.map_or(0.0, |qps| qps.max(1.0));
         active.refilled_at = now;
         active.config = config;
@@ -267,7 +326,7 @@ impl Faults {
         (
             guard,
             Verdict::Proceed {
-                delay: Duration::from_secs_f64(delay_ms / 1000.0),
+                delay: Duration::try_from_secs_f64(delay_ms / 1000.0).unwrap_or(Duration::ZERO),
             },
         )
     }

@@ -11,12 +11,16 @@ pub mod kubeconfig;
 mod metrics;
 mod protobuf;
 mod rbac;
-mod reset_stream;
+mod rbac_escalation;
+pub mod request_info;
 mod server;
+mod state;
+pub(crate) mod status;
 mod store;
 pub mod tokens;
 
 pub use faults::{FaultConfig, Latency, Outage, OutageKind};
+pub use request_info::RequestInfo;
 pub use server::ApiServer;
 
 /// Errors of the API server stand-in.
@@ -62,6 +66,10 @@ pub struct Config {
     pub max_token_expiration_secs: i64,
     /// RSA signing key of ServiceAccount tokens (PEM); `None` = a fresh one per start.
     pub signing_key_pem: Option<String>,
+    /// Clock-skew allowance on token exp/nbf/iat; kube-apiserver's is 60 s. Tests of expiry set 0.
+    pub token_leeway_secs: i64,
+    /// Connection limits and timeouts of the listener (the gateway's defaults).
+    pub server: crate::serve::Limits,
 }
 
 impl Default for Config {
@@ -75,6 +83,8 @@ impl Default for Config {
             min_token_expiration_secs: 1,
             max_token_expiration_secs: 48 * 3600,
             signing_key_pem: None,
+            token_leeway_secs: tokens::KUBE_LEEWAY_SECS,
+            server: crate::serve::Limits::default(),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use k8s_openapi::api::rbac::v1::{
-    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject,
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
 };
 use serde_json::Value;
 
@@ -88,6 +88,45 @@ impl RbacSnapshot {
             }
         }
         snapshot
+    }
+
+    /// Every rule `user` holds in `namespace` (empty: cluster-wide only), as kube's `RulesFor`.
+    pub fn rules_for(&self, user: &UserInfo, namespace: &str) -> Vec<PolicyRule> {
+        let mut rules = Vec::new();
+        for binding in &self.cluster_role_bindings {
+            let subjects = binding.subjects.as_deref().unwrap_or_default();
+            if subjects.iter().any(|s| applies_to_user(user, s, ""))
+                && let Some(found) = self.role_ref_rules(&binding.role_ref, "")
+            {
+                rules.extend(found);
+            }
+        }
+        if namespace.is_empty() {
+            return rules;
+        }
+        for binding in &self.role_bindings {
+            let ns = binding.metadata.namespace.as_deref().unwrap_or_default();
+            let subjects = binding.subjects.as_deref().unwrap_or_default();
+            if ns == namespace
+                && subjects.iter().any(|s| applies_to_user(user, s, ns))
+                && let Some(found) = self.role_ref_rules(&binding.role_ref, ns)
+            {
+                rules.extend(found);
+            }
+        }
+        rules
+    }
+
+    /// The rules a binding's `roleRef` grants in `namespace`, if the role exists.
+    pub fn role_ref_rules(&self, role_ref: &RoleRef, namespace: &str) -> Option<Vec<PolicyRule>> {
+        match role_ref.kind.as_str() {
+            "ClusterRole" => self.cluster_roles.get(&role_ref.name).cloned(),
+            "Role" => self
+                .roles
+                .get(&(namespace.to_string(), role_ref.name.clone()))
+                .cloned(),
+            _ => None,
+        }
     }
 
     pub fn authorize(&self, user: &UserInfo, attrs: &Attributes) -> Decision {

@@ -1,32 +1,27 @@
-//! `ApiServer`: binds the stand-in to a listener (HTTPS or HTTP, HTTP/1.1 and h2), serves until shut down.
+//! `ApiServer`: serves the stand-in on an already-bound listener (HTTPS or HTTP, HTTP/1.1 and h2)
+//! through [`crate::serve`] until shut down.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_rustls::TlsAcceptor;
 
 use super::faults::{FaultConfig, Faults};
-use super::handlers::{self, State};
+use super::handlers;
 use super::metrics::Metrics;
-use super::reset_stream::{ResetFlag, ResettableStream};
+use super::state::State;
 use super::store::Store;
 use super::tokens::Keys;
 use super::{Config, Result, bootstrap, certs, kubeconfig};
-
-/// How long shutdown waits for open connections to finish.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::serve;
+use crate::token_key::TokenKeyer;
 
 /// A running stand-in. Dropping it without `shutdown` leaves the server running until the runtime ends.
 pub struct ApiServer {
@@ -50,7 +45,7 @@ impl ApiServer {
             "https"
         };
         let url = format!("{scheme}://{local_addr}");
-        let (acceptor, ca_pem) = if config.insecure_http {
+        let (tls, ca_pem) = if config.insecure_http {
             (None, None)
         } else {
             let pki = certs::generate()?;
@@ -58,7 +53,7 @@ impl ApiServer {
                 .with_no_client_auth()
                 .with_single_cert(pki.cert_chain, pki.key)?;
             tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-            (Some(TlsAcceptor::from(Arc::new(tls))), Some(pki.ca_pem))
+            (Some(Arc::new(tls)), Some(pki.ca_pem))
         };
         let issuer = config.issuer.clone();
         let key_pem = config.signing_key_pem.clone();
@@ -83,9 +78,19 @@ impl ApiServer {
             keys,
             store,
             metrics: Metrics::new(),
+            log_keyer: TokenKeyer::random(),
         });
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, acceptor, state.clone(), shutdown_rx));
+        let handler = StandIn {
+            state: state.clone(),
+            tls,
+        };
+        let task = tokio::spawn(serve::run(
+            listener,
+            state.config.server.clone(),
+            Arc::new(handler),
+            stopped(shutdown_rx),
+        ));
         tracing::info!(url = %state.url, "apiserver stand-in listening");
         Ok(Self {
             state,
@@ -162,80 +167,31 @@ impl ApiServer {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    acceptor: Option<TlsAcceptor>,
+/// The stand-in's side of the shared accept loop: its TLS config and the request pipeline.
+struct StandIn {
     state: Arc<State>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let graceful = GracefulShutdown::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Usually EMFILE; back off instead of spinning.
-                    tracing::warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let watcher = graceful.watcher();
-        let acceptor = acceptor.clone();
-        let state = state.clone();
-        tokio::spawn(async move {
-            let flag = ResetFlag::default();
-            let stream = ResettableStream::new(stream, flag.clone());
-            let service = hyper::service::service_fn(move |request| {
-                let (state, flag) = (state.clone(), flag.clone());
-                async move {
-                    let answer = handlers::handle(state, request).await;
-                    if answer.is_err() {
-                        flag.trip();
-                    }
-                    answer
-                }
-            });
-            let builder = auto::Builder::new(TokioExecutor::new());
-            let result = match acceptor {
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(tls) => {
-                        watcher
-                            .watch(
-                                builder
-                                    .serve_connection(TokioIo::new(tls), service)
-                                    .into_owned(),
-                            )
-                            .await
-                    }
-                    Err(error) => {
-                        tracing::debug!(%peer, %error, "TLS handshake failed");
-                        return;
-                    }
-                },
-                None => {
-                    watcher
-                        .watch(
-                            builder
-                                .serve_connection(TokioIo::new(stream), service)
-                                .into_owned(),
-                        )
-                        .await
-                }
-            };
-            if let Err(error) = result {
-                tracing::debug!(%peer, %error, "connection ended with an error");
-            }
-        });
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl serve::Handler for StandIn {
+    type Conn = ();
+
+    fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
+        self.tls.clone()
     }
-    drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("connections still open after the drain timeout");
+
+    fn connect(&self, _peer: &serve::Peer) {}
+
+    async fn call(
+        &self,
+        _conn: &(),
+        request: hyper::Request<serve::RequestBody>,
+    ) -> std::result::Result<serve::HttpResponse, serve::ResetConnection> {
+        handlers::handle(self.state.clone(), request).await
     }
+}
+
+/// Completes when `rx` sees `true` (or its sender is gone).
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
 }

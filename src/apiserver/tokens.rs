@@ -80,6 +80,10 @@ pub enum TokenError {
         "invalid bearer token, square/go-jose/jwt: validation failed, token not valid yet (nbf)"
     )]
     NotYetValid,
+    #[error(
+        "invalid bearer token, square/go-jose/jwt: validation failed, token issued in the future (iat)"
+    )]
+    IssuedInTheFuture,
     #[error("token audiences {token:?} is invalid for the target audiences {target:?}")]
     Audience {
         token: Vec<String>,
@@ -186,57 +190,99 @@ impl Keys {
     }
 
     fn verify_uncached(&self, token: &str) -> Result<Claims, TokenError> {
-        let mut parts = token.split('.');
-        let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
-        let header: Header = URL_SAFE_NO_PAD
-            .decode(header_b64)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or(TokenError::Malformed)?;
-        if header.alg != Algorithm::RS256 {
-            return Err(TokenError::Malformed);
-        }
-        if header.kid.as_deref().is_some_and(|kid| kid != self.kid) {
+        let parts = split_token(token)?;
+        if parts
+            .header
+            .kid
+            .as_deref()
+            .is_some_and(|kid| kid != self.kid)
+        {
             return Err(TokenError::BadSignature);
         }
         let signature = URL_SAFE_NO_PAD
-            .decode(signature_b64)
+            .decode(parts.signature_b64)
             .ok()
             .and_then(|bytes| Signature::try_from(bytes.as_slice()).ok())
             .ok_or(TokenError::Malformed)?;
-        let signed_len = header_b64.len() + 1 + payload_b64.len();
         self.verifying
-            .verify(&token.as_bytes()[..signed_len], &signature)
+            .verify(parts.signed.as_bytes(), &signature)
             .map_err(|_| TokenError::BadSignature)?;
-        URL_SAFE_NO_PAD
-            .decode(payload_b64)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or(TokenError::Malformed)
+        decode_claims(parts.payload_b64)
     }
 }
 
-/// Issuer and time checks (no leeway), then the audience intersection kube uses: the token's `aud`
-/// against `target` (a TokenReview's `spec.audiences`, or the API server's own audiences).
-/// Returns the intersection, which becomes `status.audiences`.
+/// A compact JWS split into its parts, with the header decoded (signature not checked).
+#[derive(Debug)]
+pub struct TokenParts<'a> {
+    pub header: Header,
+    /// `header.payload`, the bytes the signature covers.
+    pub signed: &'a str,
+    pub payload_b64: &'a str,
+    pub signature_b64: &'a str,
+}
+
+/// Splits `token` into three parts and decodes an RS256 header; anything else is `Malformed`.
+pub fn split_token(token: &str) -> Result<TokenParts<'_>, TokenError> {
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed);
+    };
+    let header: Header = URL_SAFE_NO_PAD
+        .decode(header_b64)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or(TokenError::Malformed)?;
+    if header.alg != Algorithm::RS256 {
+        return Err(TokenError::Malformed);
+    }
+    let signed_len = header_b64.len() + 1 + payload_b64.len();
+    Ok(TokenParts {
+        header,
+        signed: &token[..signed_len],
+        payload_b64,
+        signature_b64,
+    })
+}
+
+/// Decodes the claims part of a token (only trusted once its signature verified).
+pub fn decode_claims(payload_b64: &str) -> Result<Claims, TokenError> {
+    URL_SAFE_NO_PAD
+        .decode(payload_b64)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or(TokenError::Malformed)
+}
+
+/// kube-apiserver's clock-skew allowance on exp, nbf and iat (go-jose's `DefaultLeeway`).
+pub const KUBE_LEEWAY_SECS: i64 = 60;
+
+/// Issuer and time checks (`exp`, `nbf`, `iat`, each with `leeway_secs` as go-jose's
+/// `ValidateWithLeeway`), then the audience intersection kube uses: the token's `aud` against
+/// `target` (a TokenReview's `spec.audiences`, or the API server's own audiences). Returns the
+/// intersection, which becomes `status.audiences`.
 pub fn validate(
     claims: &Claims,
     issuer: &str,
     now_secs: i64,
+    leeway_secs: i64,
     target: &[String],
 ) -> Result<Vec<String>, TokenError> {
     if claims.iss != issuer {
         return Err(TokenError::WrongIssuer);
     }
-    if now_secs >= claims.exp {
+    if now_secs.saturating_sub(leeway_secs) >= claims.exp {
         return Err(TokenError::Expired);
     }
-    if claims.nbf.is_some_and(|nbf| now_secs < nbf) {
+    if claims
+        .nbf
+        .is_some_and(|nbf| now_secs.saturating_add(leeway_secs) < nbf)
+    {
         return Err(TokenError::NotYetValid);
+    }
+    if now_secs.saturating_add(leeway_secs) < claims.iat {
+        return Err(TokenError::IssuedInTheFuture);
     }
     let token_audiences = claims.aud.as_slice();
     let intersection: Vec<String> = target
@@ -251,12 +297,6 @@ pub fn validate(
         });
     }
     Ok(intersection)
-}
-
-/// A short keyed fingerprint of a bearer token for logs (never log the token itself).
-pub fn fingerprint(token: &str) -> String {
-    let digest = Sha256::digest(format!("gatebench-log:{token}").as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest[..6])
 }
 
 #[cfg(test)]
@@ -285,9 +325,9 @@ mod tests {
     #[test]
     fn audience_intersection_is_returned() {
         let target = vec!["b".to_string(), "c".to_string()];
-        let got = validate(&claims(&["a", "b"], 100), "iss", 10, &target).unwrap();
+        let got = validate(&claims(&["a", "b"], 100), "iss", 10, 0, &target).unwrap();
         assert_eq!(got, vec!["b".to_string()]);
-        let err = validate(&claims(&["a"], 100), "iss", 10, &target).unwrap_err();
+        let err = validate(&claims(&["a"], 100), "iss", 10, 0, &target).unwrap_err();
         assert!(matches!(err, TokenError::Audience { .. }));
     }
 
@@ -295,12 +335,31 @@ mod tests {
     fn expiry_and_issuer_are_checked() {
         let target = vec!["a".to_string()];
         assert_eq!(
-            validate(&claims(&["a"], 100), "iss", 100, &target),
+            validate(&claims(&["a"], 100), "iss", 100, 0, &target),
             Err(TokenError::Expired)
         );
         assert_eq!(
-            validate(&claims(&["a"], 100), "other", 10, &target),
+            validate(&claims(&["a"], 100), "other", 10, 0, &target),
             Err(TokenError::WrongIssuer)
+        );
+    }
+
+    #[test]
+    fn time_checks_allow_kube_leeway_and_refuse_a_future_iat() {
+        let target = vec!["a".to_string()];
+        let mut c = claims(&["a"], 1000);
+        // Expired 30 s ago: still inside the 60 s leeway; 90 s ago: not.
+        assert!(validate(&c, "iss", 1030, KUBE_LEEWAY_SECS, &target).is_ok());
+        assert_eq!(
+            validate(&c, "iss", 1090, KUBE_LEEWAY_SECS, &target),
+            Err(TokenError::Expired)
+        );
+        c.nbf = None;
+        c.iat = 500;
+        assert!(validate(&c, "iss", 450, KUBE_LEEWAY_SECS, &target).is_ok());
+        assert_eq!(
+            validate(&c, "iss", 400, KUBE_LEEWAY_SECS, &target),
+            Err(TokenError::IssuedInTheFuture)
         );
     }
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use super::duration::parse_duration;
 use super::{AuthMode, Config, Gateway, SarAttributes};
+use crate::duration::parse_duration;
+use crate::serve::{LimitFlags, signal};
 
 /// Flags of `gatebench gateway`.
 #[derive(Debug, clap::Args)]
@@ -85,10 +86,21 @@ pub struct Tuning {
     pub jwks_issuer: Option<String>,
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub jwks_refresh: Duration,
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub header_read_timeout: Duration,
-    #[arg(long, default_value_t = 10_000)]
-    pub max_connections: usize,
+    /// Connection limits and timeouts of the listeners.
+    #[command(flatten)]
+    pub limits: LimitFlags,
+    /// Signal requests handled at once; beyond it 503 + Retry-After.
+    #[arg(long, default_value_t = 1024)]
+    pub max_inflight_requests: usize,
+    /// Longest bearer token accepted (bytes); longer ones get 401 without a TokenReview.
+    #[arg(long, default_value_t = crate::gateway::auth::DEFAULT_MAX_CREDENTIAL_BYTES)]
+    pub max_credential_bytes: usize,
+    /// TokenReviews for cache misses in flight at once; more misses queue (then 503).
+    #[arg(long, default_value_t = 64)]
+    pub max_pending_reviews: usize,
+    /// Accept a --crl whose nextUpdate has passed (default: refused, last good CRL kept).
+    #[arg(long)]
+    pub allow_expired_crl: bool,
 }
 
 async fn kube_config(args: &Args) -> anyhow::Result<Option<kube::Config>> {
@@ -134,14 +146,14 @@ impl Args {
         config.audiences = self.tuning.audiences.clone();
         config.jwks_issuer = self.tuning.jwks_issuer.clone();
         config.jwks_refresh = self.tuning.jwks_refresh;
-        config.header_read_timeout = self.tuning.header_read_timeout;
-        config.max_connections = self.tuning.max_connections;
+        config.server = self.tuning.limits.to_limits().map_err(anyhow::Error::msg)?;
         Ok(config)
     }
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let config = args.to_config().await?;
+    let stop = signal::shutdown_signal()?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -162,18 +174,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             "metrics_url": gateway.metrics_url(),
         })
     );
-    wait_for_signal().await?;
+    stop.await;
     tracing::info!("shutting down");
     gateway.shutdown().await;
-    Ok(())
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        result = tokio::signal::ctrl_c() => result?,
-    }
     Ok(())
 }

@@ -25,6 +25,13 @@ pub enum Error {
     EmptyStatus,
     #[error("building client: {0}")]
     Build(String),
+    /// Client-side: the rate limiter's wait for this call would exceed the call's timeout, so it
+    /// fails at once (client-go's `Wait(ctx)` does the same) instead of waiting to time out.
+    #[error("client-side rate limit: the call would wait {wait:?}, beyond its {timeout:?} timeout")]
+    RateLimited { wait: Duration, timeout: Duration },
+    /// Client-side: every review slot stayed busy for the whole timeout (`--max-pending-reviews`).
+    #[error("no free review slot within {0:?}")]
+    Saturated(Duration),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -38,6 +45,8 @@ impl Error {
             Error::Transport(_) => "error".into(),
             Error::EmptyStatus => "201".into(),
             Error::Build(_) => "error".into(),
+            Error::RateLimited { .. } => "ratelimited".into(),
+            Error::Saturated(_) => "saturated".into(),
         }
     }
 
@@ -46,7 +55,10 @@ impl Error {
         match self {
             Error::Timeout(_) | Error::Transport(_) => true,
             Error::Status { code, .. } => matches!(code, 429 | 500 | 502 | 503 | 504),
-            Error::EmptyStatus | Error::Build(_) => false,
+            Error::EmptyStatus
+            | Error::Build(_)
+            | Error::RateLimited { .. }
+            | Error::Saturated(_) => false,
         }
     }
 }
@@ -110,6 +122,11 @@ impl KubeApi {
         &self.client
     }
 
+    /// The per-call timeout (rate-limiter wait included).
+    pub fn timeout(&self) -> Duration {
+        self.settings.timeout
+    }
+
     /// Runs `call` with rate limiting, the per-call timeout and up to `retries` extra attempts.
     async fn call<T, F, Fut>(&self, api: &'static str, success_code: &str, call: F) -> Result<T>
     where
@@ -117,19 +134,26 @@ impl KubeApi {
         Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
     {
         let mut attempt = 0;
+        let timeout = self.settings.timeout;
         loop {
+            let mut waited = Duration::ZERO;
             if let Some(limiter) = &self.limiter {
-                let waited = limiter.acquire().await;
+                waited = limiter
+                    .acquire(timeout)
+                    .await
+                    .map_err(|wait| Error::RateLimited { wait, timeout })?;
                 if !waited.is_zero() {
                     self.metrics
                         .throttle_wait_seconds
                         .inc_by(waited.as_secs_f64());
                 }
             }
-            let result = match tokio::time::timeout(self.settings.timeout, call()).await {
+            // The wait counts against the call's timeout, as a client-go context deadline does.
+            let budget = timeout.saturating_sub(waited);
+            let result = match tokio::time::timeout(budget, call()).await {
                 Ok(Ok(value)) => Ok(value),
                 Ok(Err(err)) => Err(Error::from(err)),
-                Err(_) => Err(Error::Timeout(self.settings.timeout)),
+                Err(_) => Err(Error::Timeout(timeout)),
             };
             match result {
                 Ok(value) => {

@@ -46,6 +46,7 @@ pub struct Metrics {
     pub tls_handshakes: Family<ResultLabels, Counter>,
     pub signals_accepted: Family<SourceLabels, Counter>,
     pub throttle_wait_seconds: Counter<f64, AtomicU64>,
+    pub crl_reloads: Family<ResultLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -67,6 +68,7 @@ impl Metrics {
         let tls_handshakes = Family::<ResultLabels, Counter>::default();
         let signals_accepted = Family::<SourceLabels, Counter>::default();
         let throttle_wait_seconds = Counter::<f64, AtomicU64>::default();
+        let crl_reloads = Family::<ResultLabels, Counter>::default();
         // prometheus-client appends `_total` to counters, so names are registered without it.
         registry.register(
             "gatebench_auth_cache_requests",
@@ -103,6 +105,11 @@ impl Metrics {
             "Total time API calls waited in the client-side rate limiter, seconds",
             throttle_wait_seconds.clone(),
         );
+        registry.register(
+            "gatebench_crl_reloads",
+            "Reloads of the --crl file by result (error: the last good CRL stays in force)",
+            crl_reloads.clone(),
+        );
         Metrics {
             registry,
             cache_requests,
@@ -112,6 +119,7 @@ impl Metrics {
             tls_handshakes,
             signals_accepted,
             throttle_wait_seconds,
+            crl_reloads,
         }
     }
 
@@ -140,6 +148,13 @@ impl Metrics {
     pub fn tls_handshake(&self, ok: bool) {
         let result = if ok { "ok" } else { "error" };
         self.tls_handshakes
+            .get_or_create(&ResultLabels { result })
+            .inc();
+    }
+
+    pub fn crl_reload(&self, ok: bool) {
+        let result = if ok { "ok" } else { "error" };
+        self.crl_reloads
             .get_or_create(&ResultLabels { result })
             .inc();
     }

@@ -2,7 +2,6 @@
 
 pub mod auth;
 pub mod cli;
-pub mod duration;
 pub mod kube_client;
 pub mod metrics;
 pub mod problem;
@@ -115,9 +114,18 @@ pub struct Config {
     /// Expected JWT issuer for `jwks`; `None` = the discovery document's issuer.
     pub jwks_issuer: Option<String>,
     pub jwks_refresh: Duration,
-    pub header_read_timeout: Duration,
-    pub max_connections: usize,
+    /// Connection limits and timeouts of both listeners.
+    pub server: crate::serve::Limits,
     pub body_limit_bytes: usize,
+    /// Signal requests being handled at once; beyond it 503 + `Retry-After`.
+    pub max_inflight_requests: usize,
+    /// Longest bearer token accepted; longer ones get 401 without a TokenReview.
+    pub max_credential_bytes: usize,
+    /// TokenReviews for token-cache misses in flight at once; further misses queue (up to the
+    /// API timeout, then 503), so a flood of distinct tokens cannot fan out without bound.
+    pub max_pending_reviews: usize,
+    /// Accept a CRL whose nextUpdate has passed (default: refuse it, keep the last good one).
+    pub allow_expired_crl: bool,
 }
 
 impl Config {
@@ -144,9 +152,12 @@ impl Config {
             audiences: Vec::new(),
             jwks_issuer: None,
             jwks_refresh: Duration::from_secs(300),
-            header_read_timeout: Duration::from_secs(10),
-            max_connections: 10_000,
+            server: crate::serve::Limits::default(),
             body_limit_bytes: 256 * 1024,
+            max_inflight_requests: 1024,
+            max_credential_bytes: auth::DEFAULT_MAX_CREDENTIAL_BYTES,
+            max_pending_reviews: 64,
+            allow_expired_crl: false,
         }
     }
 

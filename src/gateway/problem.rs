@@ -23,6 +23,10 @@ pub enum GatewayError {
     Auth(#[from] AuthError),
     #[error("reading request: {0}")]
     BodyRead(String),
+    #[error("request body not received in time")]
+    BodyTimeout,
+    #[error("too many requests in flight; try again")]
+    Overloaded,
 }
 
 pub type Result<T> = std::result::Result<T, GatewayError>;
@@ -35,6 +39,8 @@ impl GatewayError {
             GatewayError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             GatewayError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::BadRequest(_) | GatewayError::BodyRead(_) => StatusCode::BAD_REQUEST,
+            GatewayError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            GatewayError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Auth(AuthError::Denied(_)) => StatusCode::FORBIDDEN,
             GatewayError::Auth(AuthError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Auth(_) => StatusCode::UNAUTHORIZED,
@@ -77,8 +83,12 @@ pub fn problem_response(err: &GatewayError) -> Response<Full<Bytes>> {
         GatewayError::Auth(AuthError::Missing | AuthError::Malformed | AuthError::Invalid(_)) => {
             builder = builder.header(header::WWW_AUTHENTICATE, "Bearer");
         }
-        GatewayError::Auth(AuthError::Unavailable(_)) => {
+        GatewayError::Auth(AuthError::Unavailable(_)) | GatewayError::Overloaded => {
             builder = builder.header(header::RETRY_AFTER, "1");
+        }
+        // The body was not read to its end, so the connection cannot be reused.
+        GatewayError::BodyTimeout => {
+            builder = builder.header(header::CONNECTION, "close");
         }
         GatewayError::MethodNotAllowed { allow } => {
             builder = builder.header(header::ALLOW, *allow);
@@ -113,5 +123,9 @@ mod tests {
             problem_response(&GatewayError::PayloadTooLarge { limit_bytes: 1 }).status(),
             413
         );
+        let r = problem_response(&GatewayError::Overloaded);
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(problem_response(&GatewayError::BodyTimeout).status(), 408);
     }
 }

@@ -6,11 +6,13 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
+use tokio::sync::Semaphore;
 
 use super::auth::{AuthPipeline, Identity, RequestCredentials};
 use super::metrics::Metrics;
 use super::problem::{GatewayError, problem_response};
 use super::signals::{DedupStore, Source, fingerprints};
+use crate::serve::BodyError;
 
 /// Shared state of every connection.
 pub struct AppState {
@@ -18,6 +20,9 @@ pub struct AppState {
     pub dedup: DedupStore,
     pub metrics: Arc<Metrics>,
     pub body_limit_bytes: usize,
+    pub max_credential_bytes: usize,
+    /// One permit per signal request being handled (`--max-inflight-requests`).
+    pub inflight: Arc<Semaphore>,
     /// `/metrics` on the main listener (when there is no separate metrics listener).
     pub serve_metrics: bool,
 }
@@ -65,8 +70,15 @@ where
     if request.method() != Method::POST {
         return Err(GatewayError::MethodNotAllowed { allow: "POST" });
     }
+    // Refused before any work, including reading the body: an overload must not queue up.
+    let _inflight = state
+        .inflight
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| GatewayError::Overloaded)?;
     let (parts, body) = request.into_parts();
-    let creds = RequestCredentials::from_headers(&parts.headers, client_cert);
+    let creds =
+        RequestCredentials::from_headers(&parts.headers, client_cert, state.max_credential_bytes);
     let checked = match state.pipeline.decide(&creds).await {
         Ok(_) if !is_json(&parts.headers) => Err(GatewayError::UnsupportedMediaType),
         Ok(_) => Ok(()),
@@ -139,6 +151,7 @@ where
         Err(err) if err.is::<http_body_util::LengthLimitError>() => {
             Err(GatewayError::PayloadTooLarge { limit_bytes })
         }
+        Err(err) if BodyError::is_timeout(err.as_ref()) => Err(GatewayError::BodyTimeout),
         Err(err) => Err(GatewayError::BodyRead(err.to_string())),
     }
 }

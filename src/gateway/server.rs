@@ -1,17 +1,12 @@
-//! The accept loops: optional TLS, connection limit, header-read timeout, HTTP/1.1 + h2, graceful shutdown.
+//! Starts the gateway: builds the auth pipeline and TLS, then serves both listeners through [`crate::serve`].
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use http::Request;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_rustls::TlsAcceptor;
 
 use super::auth::mtls::identity_from_cert;
 use super::auth::{AuthPipeline, Identity, build_pipeline};
@@ -21,9 +16,10 @@ use super::routes::{self, AppState};
 use super::signals::DedupStore;
 use super::tls_config::{ClientAuth, ReloadableTls, TlsFiles};
 use super::{AuthMode, Config, Error, Result};
+use crate::serve;
 
-/// In-flight requests get this long to finish after shutdown is asked for.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Scrapers need few connections; the separate metrics listener allows this many.
+const METRICS_CONNECTIONS: usize = 64;
 const CRL_POLL: Duration = Duration::from_millis(250);
 
 /// Entry point for the binary, tests and benchmarks.
@@ -72,8 +68,9 @@ impl Gateway {
         listener: TcpListener,
         metrics_listener: Option<TcpListener>,
     ) -> Result<RunningGateway> {
+        crate::tls::install_crypto_provider();
         let metrics = Arc::new(Metrics::new());
-        let tls = tls_for(&config)?;
+        let tls = tls_for(&config, metrics.clone())?;
         let kube = kube_api(&config, metrics.clone())?;
         let pipeline: AuthPipeline = build_pipeline(&config, kube, metrics.clone()).await?;
         let state = Arc::new(AppState {
@@ -81,6 +78,10 @@ impl Gateway {
             dedup: DedupStore::new(config.dedup_window, config.cache_max_entries),
             metrics: metrics.clone(),
             body_limit_bytes: config.body_limit_bytes,
+            max_credential_bytes: config.max_credential_bytes,
+            inflight: Arc::new(tokio::sync::Semaphore::new(
+                config.max_inflight_requests.max(1),
+            )),
             serve_metrics: metrics_listener.is_none(),
         });
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -90,25 +91,26 @@ impl Gateway {
             None => url.clone(),
         };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let limits = Arc::new(Semaphore::new(config.max_connections.max(1)));
-        let mut tasks = vec![tokio::spawn(accept_loop(
+        let main = MainHandler {
+            state: state.clone(),
+            tls: tls.clone(),
+        };
+        let mut tasks = vec![tokio::spawn(serve::run(
             listener,
-            tls.clone(),
-            Service::Main(state.clone()),
-            limits,
-            config.header_read_timeout,
-            metrics.clone(),
-            shutdown_rx.clone(),
+            config.server.clone(),
+            Arc::new(main),
+            stopped(shutdown_rx.clone()),
         ))];
         if let Some(ml) = metrics_listener {
-            tasks.push(tokio::spawn(accept_loop(
+            let limits = serve::Limits {
+                max_connections: METRICS_CONNECTIONS,
+                ..config.server.clone()
+            };
+            tasks.push(tokio::spawn(serve::run(
                 ml,
-                None,
-                Service::MetricsOnly(metrics.clone()),
-                Arc::new(Semaphore::new(64)),
-                config.header_read_timeout,
-                metrics,
-                shutdown_rx,
+                limits,
+                Arc::new(MetricsHandler { metrics }),
+                stopped(shutdown_rx),
             )));
         }
         tracing::info!(%url, %metrics_url, mode = config.auth.as_str(), "gateway serving");
@@ -150,7 +152,7 @@ impl RunningGateway {
     }
 }
 
-fn tls_for(config: &Config) -> Result<Option<Arc<ReloadableTls>>> {
+fn tls_for(config: &Config, metrics: Arc<Metrics>) -> Result<Option<Arc<ReloadableTls>>> {
     let client_auth = match config.auth {
         AuthMode::Mtls => ClientAuth::Required,
         AuthMode::Hybrid => ClientAuth::Optional,
@@ -171,133 +173,68 @@ fn tls_for(config: &Config) -> Result<Option<Arc<ReloadableTls>>> {
         client_ca: config.client_ca.clone(),
         crl: config.crl.clone(),
         client_auth,
+        allow_expired_crl: config.allow_expired_crl,
     };
-    Ok(Some(ReloadableTls::start(files, CRL_POLL)?))
+    Ok(Some(ReloadableTls::start(files, CRL_POLL, metrics)?))
 }
 
-#[derive(Clone)]
-enum Service {
-    Main(Arc<AppState>),
-    MetricsOnly(Arc<Metrics>),
-}
-
-async fn accept_loop(
-    listener: TcpListener,
+/// The main listener: signal routes (and `/metrics` without a metrics listener), TLS when configured.
+struct MainHandler {
+    state: Arc<AppState>,
     tls: Option<Arc<ReloadableTls>>,
-    service: Service,
-    limits: Arc<Semaphore>,
-    header_read_timeout: Duration,
-    metrics: Arc<Metrics>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let graceful = GracefulShutdown::new();
-    loop {
-        // Waiting for a permit before accepting leaves excess clients in the kernel backlog
-        // instead of costing file descriptors and tasks here.
-        let permit = tokio::select! {
-            permit = limits.clone().acquire_owned() => permit.expect("semaphore never closed"),
-            _ = shutdown.changed() => break,
-        };
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // EMFILE and friends: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.changed() => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let watcher = graceful.watcher();
-        let tls = tls.clone();
-        let service = service.clone();
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let Some(tls) = tls else {
-                serve(
-                    TokioIo::new(stream),
-                    service,
-                    None,
-                    header_read_timeout,
-                    watcher,
-                )
-                .await;
-                return;
-            };
-            let acceptor = TlsAcceptor::from(tls.current());
-            match tokio::time::timeout(header_read_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(tls_stream)) => {
-                    metrics.tls_handshake(true);
-                    let cert = tls_stream
-                        .get_ref()
-                        .1
-                        .peer_certificates()
-                        .and_then(|certs| certs.first())
-                        .and_then(|der| identity_from_cert(der));
-                    serve(
-                        TokioIo::new(tls_stream),
-                        service,
-                        cert,
-                        header_read_timeout,
-                        watcher,
-                    )
-                    .await;
-                }
-                Ok(Err(e)) => {
-                    metrics.tls_handshake(false);
-                    tracing::debug!(error = %e, "TLS handshake failed");
-                }
-                Err(_) => {
-                    metrics.tls_handshake(false);
-                    tracing::debug!("TLS handshake timed out");
-                }
-            }
-        });
+}
+
+impl serve::Handler for MainHandler {
+    /// The identity of the connection's verified client certificate, parsed once per connection.
+    type Conn = Option<Identity>;
+
+    fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
+        self.tls.as_ref().map(|tls| tls.current())
     }
-    drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("connections still open after drain timeout");
+
+    fn on_tls_handshake(&self, ok: bool) {
+        self.state.metrics.tls_handshake(ok);
+    }
+
+    fn connect(&self, peer: &serve::Peer) -> Option<Identity> {
+        peer.client_certificate
+            .as_ref()
+            .and_then(|der| identity_from_cert(der))
+    }
+
+    async fn call(
+        &self,
+        cert: &Option<Identity>,
+        request: Request<serve::RequestBody>,
+    ) -> std::result::Result<serve::HttpResponse, serve::ResetConnection> {
+        Ok(routes::handle(self.state.clone(), request, cert.clone()).await)
     }
 }
 
-async fn serve<IO>(
-    io: TokioIo<IO>,
-    service: Service,
-    client_cert: Option<Identity>,
-    header_read_timeout: Duration,
-    watcher: hyper_util::server::graceful::Watcher,
-) where
-    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let svc = service_fn(move |request| {
-        let service = service.clone();
-        let cert = client_cert.clone();
-        async move {
-            let response = match service {
-                Service::Main(state) => routes::handle(state, request, cert).await,
-                Service::MetricsOnly(metrics) => {
-                    routes::handle_metrics_only(metrics, request).await
-                }
-            };
-            Ok::<_, Infallible>(response)
-        }
-    });
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_read_timeout)
-        .keep_alive(true);
-    builder.http2().timer(TokioTimer::new());
-    let connection = builder.serve_connection(io, svc).into_owned();
-    if let Err(e) = watcher.watch(connection).await {
-        tracing::debug!(error = %e, "connection ended with error");
+/// The separate metrics listener: `/metrics` and health only, plain HTTP.
+struct MetricsHandler {
+    metrics: Arc<Metrics>,
+}
+
+impl serve::Handler for MetricsHandler {
+    type Conn = ();
+
+    fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
+        None
     }
+
+    fn connect(&self, _peer: &serve::Peer) {}
+
+    async fn call(
+        &self,
+        _conn: &(),
+        request: Request<serve::RequestBody>,
+    ) -> std::result::Result<serve::HttpResponse, serve::ResetConnection> {
+        Ok(routes::handle_metrics_only(self.metrics.clone(), request).await)
+    }
+}
+
+/// Completes when `rx` sees `true` (or its sender is gone).
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
 }

@@ -88,8 +88,12 @@ pub struct InvolvedObject {
     pub uid: Option<String>,
 }
 
+/// A dedup key: 16 bytes of SHA-256, whatever the caller sent. AlertManager's own fingerprints are
+/// hashed too, so a client cannot park 256 KiB strings in the dedup cache.
+pub type Fingerprint = [u8; 16];
+
 /// Parses and validates a body; returns the fingerprints it carries, or a reason for 400.
-pub fn fingerprints(source: Source, body: &[u8]) -> Result<Vec<String>, String> {
+pub fn fingerprints(source: Source, body: &[u8]) -> Result<Vec<Fingerprint>, String> {
     match source {
         Source::Prometheus => {
             let hook: AlertmanagerWebhook =
@@ -104,7 +108,7 @@ pub fn fingerprints(source: Source, body: &[u8]) -> Result<Vec<String>, String> 
                 .alerts
                 .iter()
                 .map(|a| match &a.fingerprint {
-                    Some(fp) if !fp.is_empty() => fp.clone(),
+                    Some(fp) if !fp.is_empty() => digest(&[b"fp", fp.as_bytes()]),
                     _ => label_hash(&a.labels),
                 })
                 .collect())
@@ -134,25 +138,32 @@ pub fn fingerprints(source: Source, body: &[u8]) -> Result<Vec<String>, String> 
 }
 
 /// Hash of the sorted label set (BTreeMap iterates sorted), length-prefixed so `a=bc` != `ab=c`.
-fn label_hash(labels: &BTreeMap<String, String>) -> String {
-    let mut hasher = Sha256::new();
+fn label_hash(labels: &BTreeMap<String, String>) -> Fingerprint {
+    let mut parts: Vec<&[u8]> = vec![b"labels"];
     for (k, v) in labels {
-        hasher.update((k.len() as u64).to_be_bytes());
-        hasher.update(k.as_bytes());
-        hasher.update((v.len() as u64).to_be_bytes());
-        hasher.update(v.as_bytes());
+        parts.push(k.as_bytes());
+        parts.push(v.as_bytes());
     }
-    hasher.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    digest(&parts)
+}
+
+/// SHA-256 over length-prefixed parts (the first names the kind of key), truncated to 16 bytes.
+fn digest(parts: &[&[u8]]) -> Fingerprint {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    let mut fp = Fingerprint::default();
+    fp.copy_from_slice(&hasher.finalize()[..16]);
+    fp
 }
 
 /// Fingerprints seen within the window; an insert is atomic, so two concurrent copies of one
 /// signal yield exactly one "new".
 #[derive(Clone)]
 pub struct DedupStore {
-    seen: moka::future::Cache<(Source, String), ()>,
+    seen: moka::future::Cache<(Source, Fingerprint), ()>,
 }
 
 impl DedupStore {
@@ -166,7 +177,7 @@ impl DedupStore {
     }
 
     /// Records the fingerprints; true if any was not seen within the window.
-    pub async fn record(&self, source: Source, fingerprints: Vec<String>) -> bool {
+    pub async fn record(&self, source: Source, fingerprints: Vec<Fingerprint>) -> bool {
         let mut any_new = false;
         for fp in fingerprints {
             if self.seen.entry((source, fp)).or_insert(()).await.is_fresh() {
@@ -198,6 +209,18 @@ mod tests {
         assert!(fingerprints(Source::KubernetesEvent, normal).is_err());
         let warning = br#"{"type":"Warning","reason":"x","message":"m","involvedObject":{"kind":"Pod","name":"p"}}"#;
         assert!(fingerprints(Source::KubernetesEvent, warning).is_ok());
+    }
+
+    #[test]
+    fn client_fingerprints_are_hashed_to_a_fixed_size() {
+        let huge = "f".repeat(200 * 1024);
+        let hook = serde_json::json!({"version": "4", "groupKey": "g", "status": "firing",
+            "receiver": "r", "alerts": [{"status": "firing", "labels": {}, "fingerprint": huge}]});
+        let fps = fingerprints(Source::Prometheus, hook.to_string().as_bytes()).unwrap();
+        assert_eq!(std::mem::size_of_val(&fps[0]), 16);
+        let other = hook.to_string().replace("fff\"", "ffg\"");
+        let fps2 = fingerprints(Source::Prometheus, other.as_bytes()).unwrap();
+        assert_ne!(fps, fps2);
     }
 
     #[tokio::test]

@@ -10,6 +10,10 @@ use rustls::ServerConfig;
 use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
+use x509_parser::prelude::FromDer;
+use x509_parser::revocation_list::CertificateRevocationList;
+
+use super::metrics::Metrics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -21,6 +25,11 @@ pub enum Error {
     Verifier(String),
     #[error("rustls: {0}")]
     Rustls(#[from] rustls::Error),
+    /// A CRL file that holds no CRL would silently turn revocation off.
+    #[error("{path} holds no CRL")]
+    NoCrl { path: PathBuf },
+    #[error("{path}: CRL expired at {next_update} (pass --allow-expired-crl to accept it)")]
+    ExpiredCrl { path: PathBuf, next_update: String },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -44,6 +53,9 @@ pub struct TlsFiles {
     pub client_ca: Option<PathBuf>,
     pub crl: Option<PathBuf>,
     pub client_auth: ClientAuth,
+    /// Accept CRLs past their nextUpdate (default: refuse them, and fail closed once the loaded
+    /// CRL expires).
+    pub allow_expired_crl: bool,
 }
 
 fn pem_err(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -66,11 +78,35 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     Ok(certs)
 }
 
-fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>> {
-    CertificateRevocationListDer::pem_file_iter(path)
+/// The CRLs in `path`: at least one, each parseable and (unless allowed) not past nextUpdate.
+pub fn read_crls(
+    path: &Path,
+    allow_expired: bool,
+) -> Result<Vec<CertificateRevocationListDer<'static>>> {
+    let crls = CertificateRevocationListDer::pem_file_iter(path)
         .map_err(|e| pem_err(path, e))?
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| pem_err(path, e))
+        .map_err(|e| pem_err(path, e))?;
+    if crls.is_empty() {
+        return Err(Error::NoCrl {
+            path: path.to_path_buf(),
+        });
+    }
+    let now = x509_parser::time::ASN1Time::now();
+    for der in &crls {
+        let (_, crl) =
+            CertificateRevocationList::from_der(der.as_ref()).map_err(|e| pem_err(path, e))?;
+        if let Some(next) = crl.next_update()
+            && next < now
+            && !allow_expired
+        {
+            return Err(Error::ExpiredCrl {
+                path: path.to_path_buf(),
+                next_update: next.to_string(),
+            });
+        }
+    }
+    Ok(crls)
 }
 
 /// Builds a fresh server config from the files (re-reading the CRL).
@@ -90,8 +126,11 @@ pub fn build_server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>> {
             let mut verifier = WebPkiClientVerifier::builder(Arc::new(roots));
             if let Some(crl) = &files.crl {
                 verifier = verifier
-                    .with_crls(read_crls(crl)?)
+                    .with_crls(read_crls(crl, files.allow_expired_crl)?)
                     .only_check_end_entity_revocation();
+                if !files.allow_expired_crl {
+                    verifier = verifier.enforce_revocation_expiration();
+                }
             }
             if mode == ClientAuth::Optional {
                 verifier = verifier.allow_unauthenticated();
@@ -113,16 +152,18 @@ pub fn build_server_config(files: &TlsFiles) -> Result<Arc<ServerConfig>> {
 pub struct ReloadableTls {
     files: TlsFiles,
     current: RwLock<Arc<ServerConfig>>,
+    metrics: Arc<Metrics>,
 }
 
 impl ReloadableTls {
     /// Builds the config and, with a CRL, starts polling its mtime every `poll` (task ends when
     /// this is dropped).
-    pub fn start(files: TlsFiles, poll: Duration) -> Result<Arc<Self>> {
+    pub fn start(files: TlsFiles, poll: Duration, metrics: Arc<Metrics>) -> Result<Arc<Self>> {
         let config = build_server_config(&files)?;
         let tls = Arc::new(ReloadableTls {
             files,
             current: RwLock::new(config),
+            metrics,
         });
         if let Some(crl) = tls.files.crl.clone() {
             spawn_crl_watch(Arc::downgrade(&tls), crl, poll);
@@ -160,13 +201,18 @@ fn spawn_crl_watch(tls: Weak<ReloadableTls>, crl: PathBuf, poll: Duration) {
             if now == last {
                 continue;
             }
+            // Each version of the file is tried once; a half-written one is followed by a
+            // complete one with a new mtime or size.
+            last = now;
             match tls.reload() {
                 Ok(()) => {
-                    last = now;
+                    tls.metrics.crl_reload(true);
                     tracing::info!(event = "crl_reloaded", path = %crl.display(), "CRL reloaded");
                 }
-                // A half-written file fails to parse; try again next poll.
-                Err(e) => tracing::warn!(error = %e, "CRL reload failed; keeping previous CRL"),
+                Err(e) => {
+                    tls.metrics.crl_reload(false);
+                    tracing::warn!(event = "crl_reload_failed", error = %e, "CRL reload failed; keeping the last good CRL");
+                }
             }
         }
     });

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
 use super::{ControlPlane, Error, Result};
-use crate::apiserver::handlers::status::{self, HttpResponse};
+use crate::apiserver::status::{self, HttpResponse};
 use crate::apiserver::{FaultConfig, OutageKind};
 
 pub const FAULTS_PATH: &str = "/gatebench/v1/faults";

@@ -135,7 +135,13 @@ async fn wrong_audience_tampered_and_garbage_tokens_are_rejected() {
 
 #[tokio::test]
 async fn expired_tokens_are_rejected() {
-    let (server, client) = common::start_default().await;
+    // kube's 60 s clock-skew leeway would keep a 1 s token valid for a minute.
+    let server = common::start(gatebench::apiserver::Config {
+        token_leeway_secs: 0,
+        ..Default::default()
+    })
+    .await;
+    let client = server.client().await.unwrap();
     kubesetup::ensure_namespace(&client, "demo").await.unwrap();
     kubesetup::ensure_service_account(&client, "demo", "sa")
         .await

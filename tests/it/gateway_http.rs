@@ -164,7 +164,7 @@ async fn oversized_body_rejected_while_streaming() {
 #[tokio::test]
 async fn slow_header_clients_are_cut_off() {
     let gw = start(AuthMode::None, None, false, |c| {
-        c.header_read_timeout = Duration::from_millis(300)
+        c.server.header_read_timeout = Duration::from_millis(300)
     })
     .await;
     let addr = gw.url().trim_start_matches("http://").to_string();
@@ -191,7 +191,10 @@ async fn slow_header_clients_are_cut_off() {
 
 #[tokio::test]
 async fn connection_limit_queues_excess_clients() {
-    let gw = start(AuthMode::None, None, false, |c| c.max_connections = 2).await;
+    let gw = start(AuthMode::None, None, false, |c| {
+        c.server.max_connections = 2
+    })
+    .await;
     let addr = gw.url().trim_start_matches("http://").to_string();
     let first = TcpStream::connect(&addr).await.unwrap();
     let _second = TcpStream::connect(&addr).await.unwrap();

@@ -123,3 +123,44 @@ async fn rejections_keep_the_connection_alive() {
     }
     gw.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_rate_limit_wait_beyond_the_timeout_fails_at_once() {
+    let gw = start(AuthMode::Cached, Some(dead_kube()), false, |c| {
+        c.kube_qps = Some(1.0);
+        c.kube_burst = 1;
+        c.apiserver_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let c = http_client();
+    assert_eq!(post_alert(&c, gw.url(), Some("token-0"), "a").await.0, 503);
+    // The next limiter token is ~1 s away, beyond the 300 ms timeout: 503 without waiting, and
+    // without taking that token.
+    for i in 1..4 {
+        let started = std::time::Instant::now();
+        let (status, _) = post_alert(&c, gw.url(), Some(&format!("token-{i}")), "a").await;
+        assert_eq!(status, 503);
+        assert!(
+            started.elapsed() < Duration::from_millis(250),
+            "request {i} waited {:?}",
+            started.elapsed()
+        );
+    }
+    let m = scrape(&c, gw.url()).await;
+    assert_eq!(
+        m.sum("gatebench_client_throttle_wait_seconds_total", &[]),
+        0.0
+    );
+    let calls = |m: &gatebench::promtext::Scrape| {
+        m.sum(
+            "gatebench_apiserver_requests_total",
+            &[("api", "tokenreview")],
+        )
+    };
+    assert_eq!(calls(&m), 1.0);
+    // Once the token is there, a call goes out again: the refused callers took none.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(post_alert(&c, gw.url(), Some("token-9"), "a").await.0, 503);
+    assert_eq!(calls(&scrape(&c, gw.url()).await), 2.0);
+    gw.shutdown().await;
+}

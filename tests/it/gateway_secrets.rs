@@ -1,4 +1,5 @@
-//! The bearer token never shows up in the gateway's logs, /metrics or response bodies (real binary, debug logs).
+//! The bearer token never shows up in the gateway's logs, /metrics or response bodies (real binary,
+//! every crate logging at `trace`).
 
 use crate::gateway_cluster;
 use crate::gateway_support;
@@ -20,6 +21,7 @@ async fn tokens_never_leak() {
     forged_parts[2] = forged_parts[2].chars().rev().collect();
     let forged = forged_parts.join(".");
     let opaque = "opaque-secret-token-0123456789".to_string();
+    let oversized = format!("oversized-{}", "s".repeat(9 * 1024));
 
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig_path = dir.path().join("kubeconfig");
@@ -41,7 +43,7 @@ async fn tokens_never_leak() {
         ])
         .arg("--kubeconfig")
         .arg(&kubeconfig_path)
-        .env("RUST_LOG", "debug")
+        .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&stderr_path).unwrap())
         .spawn()
@@ -81,6 +83,11 @@ async fn tokens_never_leak() {
         post_alert(&c, &url, Some(&opaque), "d").await,
         "opaque",
     );
+    expect(
+        401,
+        post_alert(&c, &url, Some(&oversized), "o").await,
+        "oversized",
+    );
     cluster.set_faults(serde_json::json!({"outage": {"kind": "unavailable"}}));
     expect(503, post_alert(&c, &url, Some(&cold), "e").await, "outage");
     cluster.set_faults(serde_json::json!({}));
@@ -110,12 +117,14 @@ async fn tokens_never_leak() {
     // The logs are real: rejections were logged with a fingerprint.
     assert!(logs.contains("auth_rejected"), "{logs}");
     assert!(logs.contains("token_fp"), "{logs}");
+    assert!(logs.contains("TRACE"), "trace logging was not on");
     for (name, token) in [
         ("good", &good),
         ("denied", &denied),
         ("cold", &cold),
         ("forged", &forged),
         ("opaque", &opaque),
+        ("oversized", &oversized),
     ] {
         // The signature part alone is a secret too; search for it as well as the whole token.
         let tail = token.rsplit('.').next().unwrap();

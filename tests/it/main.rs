@@ -7,6 +7,8 @@ mod apiserver_common;
 mod conformance_servers;
 #[path = "../support/decide_support.rs"]
 mod decide_support;
+#[path = "../support/fake_kube.rs"]
+mod fake_kube;
 #[path = "../support/gateway_cluster.rs"]
 mod gateway_cluster;
 #[path = "../support/gateway_support.rs"]
@@ -22,6 +24,7 @@ mod apiprobe_run;
 mod apiserver_access;
 mod apiserver_cli;
 mod apiserver_faults;
+mod apiserver_hardening;
 mod apiserver_metrics;
 mod apiserver_rbac;
 mod apiserver_setup;
@@ -35,9 +38,12 @@ mod decide_in_cluster;
 mod decide_kube_apiserver;
 mod decide_kubeconfig;
 mod gateway_api_calls;
+mod gateway_decisions;
+mod gateway_hostile;
 mod gateway_http;
 mod gateway_kube_client;
 mod gateway_lifecycle;
+mod gateway_limits;
 mod gateway_mtls;
 mod gateway_revocation;
 mod gateway_secrets;

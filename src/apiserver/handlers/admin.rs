@@ -1,17 +1,17 @@
 //! The admin-only fault endpoint `GET/PUT /gatebench/v1/faults` (never subject to faults or metrics).
 
+use crate::serve::RequestBody;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 
-use super::super::faults::FaultConfig;
-use super::State;
 use super::auth::{ADMIN_USER, authenticate};
-use super::status::{self, HttpResponse};
+use crate::apiserver::faults::FaultConfig;
+use crate::apiserver::state::State;
+use crate::apiserver::status::{self, HttpResponse};
 
 const MAX_FAULTS_BODY_BYTES: usize = 64 * 1024;
 
-pub async fn handle(state: &State, request: Request<Incoming>) -> HttpResponse {
+pub async fn handle(state: &State, request: Request<RequestBody>) -> HttpResponse {
     if request.uri().path() != "/gatebench/v1/faults" {
         return status::not_found_path();
     }
@@ -41,14 +41,17 @@ pub async fn handle(state: &State, request: Request<Incoming>) -> HttpResponse {
                 Err(_) => return status::bad_request("the fault config could not be read"),
             };
             match serde_json::from_slice::<FaultConfig>(&body) {
-                Ok(config) => {
-                    tracing::info!(?config, "faults replaced");
-                    state.faults.set(config);
-                    status::json_response(
-                        StatusCode::OK,
-                        &serde_json::to_value(state.faults.get()).unwrap_or_default(),
-                    )
-                }
+                Ok(config) => match config.validate() {
+                    Err(reason) => status::bad_request(&format!("invalid fault config: {reason}")),
+                    Ok(()) => {
+                        tracing::info!(?config, "faults replaced");
+                        state.faults.set(config);
+                        status::json_response(
+                            StatusCode::OK,
+                            &serde_json::to_value(state.faults.get()).unwrap_or_default(),
+                        )
+                    }
+                },
                 Err(e) => status::bad_request(&format!("invalid fault config: {e}")),
             }
         }

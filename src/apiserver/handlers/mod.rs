@@ -3,65 +3,29 @@
 mod admin;
 mod auth;
 mod objects;
-mod request_info;
 mod reviews;
-pub mod status;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 
-use super::Config;
 use super::discovery;
-use super::faults::{Faults, Verdict};
-use super::metrics::Metrics;
+use super::faults::Verdict;
 use super::protobuf;
-use super::store::Store;
-use super::tokens::Keys;
-use request_info::RequestInfo;
-use status::HttpResponse;
+use super::request_info::RequestInfo;
+use super::state::State;
+use super::status::{self, ApiError, HttpResponse};
+use crate::serve::{BodyError, RequestBody, ResetConnection};
 
 /// Largest request body accepted, as kube-apiserver's 3 MiB.
 const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 
-/// Everything a request may touch.
-pub struct State {
-    pub config: Config,
-    pub url: String,
-    pub admin_token: String,
-    pub keys: Keys,
-    pub store: Store,
-    pub faults: Arc<Faults>,
-    pub metrics: Metrics,
-}
-
-/// The connection must be dropped without an answer (an injected `reset` outage).
-#[derive(Debug)]
-pub struct ResetConnection;
-
-impl std::fmt::Display for ResetConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection reset by injected outage")
-    }
-}
-
-impl std::error::Error for ResetConnection {}
-
-/// Paths kube serves to anyone (system:public-info-viewer).
-fn is_public(path: &str) -> bool {
-    matches!(
-        path,
-        "/healthz" | "/livez" | "/readyz" | "/version" | "/version/"
-    )
-}
-
 pub async fn handle(
     state: Arc<State>,
-    request: Request<Incoming>,
+    request: Request<RequestBody>,
 ) -> Result<HttpResponse, ResetConnection> {
     let path = request.uri().path().to_string();
     if path == "/metrics" {
@@ -115,14 +79,14 @@ pub async fn handle(
     Ok(response)
 }
 
-async fn serve(state: &State, info: &RequestInfo, request: Request<Incoming>) -> HttpResponse {
+async fn serve(state: &State, info: &RequestInfo, request: Request<RequestBody>) -> HttpResponse {
     let caller = match auth::authenticate(state, request.headers()) {
         Ok(caller) => caller,
-        Err(_) if is_public(&info.path) => None,
+        Err(_) if discovery::is_public(&info.path) => None,
         Err(response) => return *response,
     };
     let Some(caller) = caller else {
-        if is_public(&info.path) {
+        if discovery::is_public(&info.path) {
             return discovery::serve_public(&info.path);
         }
         return status::unauthorized();
@@ -183,21 +147,19 @@ async fn serve(state: &State, info: &RequestInfo, request: Request<Incoming>) ->
         ("", "serviceaccounts") if info.subresource == "token" => {
             reviews::token_request(state, info, &body)
         }
-        _ => objects::handle(state, info, &body),
+        _ => objects::handle(state, info, &body, &caller.user),
     }
 }
 
-async fn read_body(request: Request<Incoming>) -> Result<Bytes, HttpResponse> {
+async fn read_body(request: Request<RequestBody>) -> Result<Bytes, HttpResponse> {
     match Limited::new(request.into_body(), MAX_BODY_BYTES)
         .collect()
         .await
     {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(_) => Err(status::status(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestEntityTooLarge",
-            "the request body is too large or could not be read",
-            serde_json::Value::Null,
-        )),
+        Err(error) if BodyError::is_timeout(error.as_ref()) => {
+            Err(ApiError::BodyTimeout.into_response())
+        }
+        Err(_) => Err(ApiError::PayloadTooLarge.into_response()),
     }
 }

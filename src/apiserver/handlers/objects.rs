@@ -5,12 +5,15 @@ use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use serde_json::{Value, json};
 
-use super::super::store::{self, Kind, NAMESPACES};
-use super::State;
-use super::request_info::RequestInfo;
-use super::status::{self, HttpResponse};
+use crate::apiserver::rbac::UserInfo;
+use crate::apiserver::rbac_escalation;
+use crate::apiserver::request_info::RequestInfo;
+use crate::apiserver::state::State;
+use crate::apiserver::status::ApiError;
+use crate::apiserver::status::{self, HttpResponse};
+use crate::apiserver::store::{self, Kind, NAMESPACES};
 
-pub fn handle(state: &State, info: &RequestInfo, body: &[u8]) -> HttpResponse {
+pub fn handle(state: &State, info: &RequestInfo, body: &[u8], user: &UserInfo) -> HttpResponse {
     let Some(kind) =
         store::find_kind(&info.group, &info.resource).filter(|k| k.version == info.version)
     else {
@@ -34,8 +37,8 @@ pub fn handle(state: &State, info: &RequestInfo, body: &[u8]) -> HttpResponse {
             Err(e) => status::store_error(&e),
         },
         "list" => list(state, kind, ns),
-        "create" => create(state, kind, ns, body),
-        "update" => update(state, kind, ns, &info.name, body),
+        "create" => create(state, kind, ns, body, user),
+        "update" => update(state, kind, ns, &info.name, body, user),
         "delete" => delete(state, kind, ns, &info.name),
         _ => status::method_not_allowed(),
     }
@@ -123,7 +126,31 @@ fn is_dns_name(name: &str) -> bool {
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
-fn create(state: &State, kind: Kind, ns: &str, body: &[u8]) -> HttpResponse {
+/// 403 unless `user` may write this RBAC object without escalating its own rights.
+fn check_escalation(
+    state: &State,
+    user: &UserInfo,
+    kind: Kind,
+    ns: &str,
+    object: &Value,
+) -> Result<(), ApiError> {
+    let rbac = state.store.rbac();
+    rbac_escalation::check_write(&rbac, user, kind, ns, object).map_err(|reason| {
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        ApiError::Forbidden {
+            message: format!(
+                "{}.{} \"{name}\" is forbidden: {reason}",
+                kind.plural, kind.group
+            ),
+            details: json!({"name": name, "group": kind.group, "kind": kind.plural}),
+        }
+    })
+}
+
+fn create(state: &State, kind: Kind, ns: &str, body: &[u8], user: &UserInfo) -> HttpResponse {
     let mut object = match parse_object(kind, ns, body) {
         Ok(object) => object,
         Err(response) => return *response,
@@ -160,6 +187,9 @@ fn create(state: &State, kind: Kind, ns: &str, body: &[u8]) -> HttpResponse {
             "metadata.name: Invalid value: a lowercase RFC 1123 name is required",
         );
     }
+    if let Err(error) = check_escalation(state, user, kind, ns, &object) {
+        return error.into_response();
+    }
     if kind == NAMESPACES {
         object["metadata"]["labels"]["kubernetes.io/metadata.name"] = name.clone().into();
         object["spec"] = json!({"finalizers": ["kubernetes"]});
@@ -171,7 +201,14 @@ fn create(state: &State, kind: Kind, ns: &str, body: &[u8]) -> HttpResponse {
     }
 }
 
-fn update(state: &State, kind: Kind, ns: &str, name: &str, body: &[u8]) -> HttpResponse {
+fn update(
+    state: &State,
+    kind: Kind,
+    ns: &str,
+    name: &str,
+    body: &[u8],
+    user: &UserInfo,
+) -> HttpResponse {
     let object = match parse_object(kind, ns, body) {
         Ok(object) => object,
         Err(response) => return *response,
@@ -182,6 +219,9 @@ fn update(state: &State, kind: Kind, ns: &str, name: &str, body: &[u8]) -> HttpR
         .unwrap_or(name);
     if body_name != name {
         return status::bad_request("the name of the object does not match the name on the URL");
+    }
+    if let Err(error) = check_escalation(state, user, kind, ns, &object) {
+        return error.into_response();
     }
     match state.store.update(kind, ns, name, object) {
         Ok(updated) => status::json_response(StatusCode::OK, &updated),

@@ -6,13 +6,13 @@ use hyper::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::super::rbac::{Attributes, UserInfo};
-use super::super::store::{SERVICE_ACCOUNTS, now_rfc3339};
-use super::super::tokens::{Audiences, Claims, KubernetesClaim, ObjectRefClaim};
-use super::State;
 use super::auth::authenticate_token;
-use super::request_info::RequestInfo;
-use super::status::{self, HttpResponse};
+use crate::apiserver::rbac::{Attributes, UserInfo};
+use crate::apiserver::request_info::RequestInfo;
+use crate::apiserver::state::State;
+use crate::apiserver::status::{self, HttpResponse};
+use crate::apiserver::store::{SERVICE_ACCOUNTS, now_rfc3339};
+use crate::apiserver::tokens::{Audiences, Claims, KubernetesClaim, ObjectRefClaim};
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use tokio::sync::Semaphore;
 
 use super::tokenreview::review_outcome;
 use super::{
     AuthError, Authenticator, Identity, RequestCredentials, TokenCache, TokenKeyer, require_bearer,
     unverified_exp,
 };
-use crate::gateway::kube_client::KubeApi;
+use crate::gateway::kube_client::{self, KubeApi};
 use crate::gateway::metrics::Metrics;
 
 pub struct CachedAuthenticator {
@@ -18,6 +19,9 @@ pub struct CachedAuthenticator {
     pub keyer: TokenKeyer,
     pub cache: TokenCache,
     pub metrics: Arc<Metrics>,
+    /// One permit per TokenReview in flight for a miss (`--max-pending-reviews`). Requests that
+    /// wait on another request's review of the same token take none.
+    pub pending: Arc<Semaphore>,
 }
 
 impl CachedAuthenticator {
@@ -34,8 +38,13 @@ impl CachedAuthenticator {
                 self.cache_key(token),
                 || unverified_exp(token),
                 || async {
+                    let timeout = self.kube.timeout();
+                    let _slot = tokio::time::timeout(timeout, self.pending.acquire())
+                        .await
+                        .map_err(|_| kube_client::Error::Saturated(timeout))?
+                        .expect("semaphore never closed");
                     let status = self.kube.token_review(token, &self.audiences).await?;
-                    Ok(review_outcome(status))
+                    Ok(review_outcome(status, &self.audiences))
                 },
             )
             .await?;

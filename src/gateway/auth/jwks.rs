@@ -136,6 +136,9 @@ pub fn verify_local(
     validation.set_audience(audiences);
     validation.validate_nbf = true;
     validation.leeway = LEEWAY_SECS;
+    // jsonwebtoken requires only `exp` by default: a token without `iss` or `aud` would skip
+    // those checks entirely.
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     let data = jsonwebtoken::decode::<ServiceAccountClaims>(token, decoding_key, &validation)
         .map_err(|e| Rejection::Invalid(format!("JWT rejected: {e}")))?;
     Ok(identity_from_claims(data.claims))
@@ -271,16 +274,39 @@ mod tests {
         )
     }
 
-    fn token(key: &EncodingKey, kid: &str, aud: &str, exp_offset_secs: i64) -> String {
+    fn claims(aud: &str, exp_offset_secs: i64) -> serde_json::Value {
         let now = jsonwebtoken::get_current_timestamp() as i64;
-        let claims = serde_json::json!({
+        serde_json::json!({
             "iss": ISS, "aud": [aud], "sub": "system:serviceaccount:ns:sa",
             "exp": now + exp_offset_secs, "nbf": now - 10, "iat": now - 10,
             "kubernetes.io": {"namespace": "ns", "serviceaccount": {"name": "sa", "uid": "uid-1"}},
-        });
+        })
+    }
+
+    fn sign(key: &EncodingKey, kid: &str, claims: &serde_json::Value) -> String {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(kid.into());
-        jsonwebtoken::encode(&header, &claims, key).unwrap()
+        jsonwebtoken::encode(&header, claims, key).unwrap()
+    }
+
+    fn token(key: &EncodingKey, kid: &str, aud: &str, exp_offset_secs: i64) -> String {
+        sign(key, kid, &claims(aud, exp_offset_secs))
+    }
+
+    #[test]
+    fn exp_iss_aud_and_sub_are_required() {
+        let (jwks, key) = es256_key("k1");
+        let keys = parse_key_set(&jwks).unwrap();
+        let aud = vec![ISS.to_string()];
+        for missing in ["exp", "iss", "aud", "sub"] {
+            let mut c = claims(ISS, 600);
+            c.as_object_mut().unwrap().remove(missing);
+            let got = verify_local(&keys, ISS, &aud, &sign(&key, "k1", &c));
+            assert!(
+                matches!(got, Err(Rejection::Invalid(_))),
+                "{missing}: {got:?}"
+            );
+        }
     }
 
     #[test]

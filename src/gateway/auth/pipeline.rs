@@ -96,6 +96,9 @@ pub async fn build_pipeline(
         ),
         metrics: metrics.clone(),
     };
+    let pending = Arc::new(tokio::sync::Semaphore::new(
+        config.max_pending_reviews.max(1),
+    ));
     let cached_bearer = || CachedAuthenticator {
         kube: kube.clone(),
         audiences: config.audiences.clone(),
@@ -108,6 +111,7 @@ pub async fn build_pipeline(
             },
         ),
         metrics: metrics.clone(),
+        pending: pending.clone(),
     };
     let (authenticator, authorizer): (Arc<dyn Authenticator>, Authorizer) = match config.auth {
         AuthMode::None => unreachable!("handled above"),

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReviewSpec};
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SubjectAccessReviewSpec, SubjectAccessReviewStatus,
+};
 use moka::Expiry;
 use sha2::{Digest, Sha256};
 
@@ -41,6 +43,11 @@ pub fn sar_spec(identity: &Identity, attributes: &SarAttributes) -> SubjectAcces
 pub fn sar_key(spec: &SubjectAccessReviewSpec) -> [u8; 32] {
     let json = serde_json::to_vec(spec).expect("SAR spec serialises");
     Sha256::digest(&json).into()
+}
+
+/// A SAR answer lets the caller through only if allowed and not explicitly denied.
+fn verdict_allows(status: &SubjectAccessReviewStatus) -> bool {
+    status.allowed && !status.denied.unwrap_or(false)
 }
 
 #[derive(Debug, Clone)]
@@ -97,10 +104,13 @@ impl SarCache {
             .or_try_insert_with(async {
                 reviewed.store(true, Ordering::Relaxed);
                 let status = kube.subject_access_review(spec).await?;
+                let allowed = verdict_allows(&status);
                 Ok::<_, kube_client::Error>(SarVerdict {
-                    allowed: status.allowed && !status.denied.unwrap_or(false),
+                    allowed,
                     reason: status.reason.unwrap_or_default().into(),
-                    ttl: if status.allowed {
+                    // The TTL follows the verdict: an `allowed` that is also `denied` is a denial
+                    // and must not be remembered for the (long) allowed TTL.
+                    ttl: if allowed {
                         self.allowed_ttl
                     } else {
                         self.denied_ttl
@@ -146,7 +156,7 @@ impl Authorizer {
                     .subject_access_review(&sar_spec(identity, attributes))
                     .await?;
                 (
-                    status.allowed && !status.denied.unwrap_or(false),
+                    verdict_allows(&status),
                     Arc::<str>::from(status.reason.unwrap_or_default()),
                 )
             }

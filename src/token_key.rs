@@ -1,4 +1,5 @@
-//! Keyed hashing of bearer tokens: cache keys and log fingerprints, so a raw token is never stored or logged.
+//! Keyed hashing of bearer tokens (gateway and stand-in): cache keys and log fingerprints, so a raw
+//! token is never stored or logged.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

@@ -1,4 +1,4 @@
-//! A TCP stream that closes with RST (SO_LINGER 0) when an injected `reset` outage hit its connection.
+//! A TCP stream that closes with RST (SO_LINGER 0) when its handler asked for a reset ([`super::ResetConnection`]).
 
 use std::io;
 use std::pin::Pin;

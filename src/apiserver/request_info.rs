@@ -2,8 +2,8 @@
 
 use hyper::Method;
 
-use super::super::metrics::RequestKind;
-use super::super::rbac::Attributes;
+use super::metrics::RequestKind;
+use super::rbac::Attributes;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestInfo {
@@ -74,7 +74,7 @@ impl RequestInfo {
         }
     }
 
-    pub fn attributes(&self) -> Attributes {
+    pub(crate) fn attributes(&self) -> Attributes {
         if self.is_resource {
             Attributes::Resource {
                 verb: self.verb.clone(),
@@ -94,7 +94,7 @@ impl RequestInfo {
 
     /// Metric labels as kube-apiserver writes them: the verb is the upper-case request verb
     /// ("POST", "GET", "LIST", "DELETE", ...), non-resource requests get an empty resource.
-    pub fn metric_kind(&self) -> RequestKind {
+    pub(crate) fn metric_kind(&self) -> RequestKind {
         let verb = metric_verb(&self.verb);
         if !self.is_resource {
             return RequestKind {
