@@ -13,6 +13,7 @@ pub mod recording;
 pub mod scenarios;
 pub mod scrape;
 pub mod summary;
+pub mod target;
 
 /// Runs the scenario `cli` names and writes its summary.
 pub async fn run(cli: cli::Cli) -> anyhow::Result<()> {
