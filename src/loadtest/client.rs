@@ -101,10 +101,11 @@ impl Client {
         let host_header =
             HeaderValue::from_str(authority.as_str()).map_err(|_| bad("bad authority"))?;
         let certificates = matches!(creds.first(), Some(Credential::Certificate(_)));
+        // Certificates are read even for plain http: unusable credentials fail the run up front.
         let tls_configs = match (tls, certificates) {
-            (false, _) => Vec::new(),
+            (false, false) => Vec::new(),
             (true, false) => vec![tls_config(opts, None)?],
-            (true, true) => creds
+            (_, true) => creds
                 .iter()
                 .enumerate()
                 .map(|(index, c)| match c {

@@ -317,12 +317,7 @@ async fn send_slot(phase: &Phase, user: &mut GooseUser, state: &mut UserState) -
             t0
         }
     };
-    let intended = t0 + phase.offsets[seq];
-    state
-        .timer
-        .sleep_until(intended)
-        .await
-        .map_err(|e| custom_error(format!("timer: {e}")))?;
+    // The request is built before the wait, so its cost never counts as lateness.
     let spec = (phase.request)(seq as u64);
     let client = &phase.pool.client;
     let slot = client.slot(spec.identity);
@@ -331,6 +326,12 @@ async fn send_slot(phase: &Phase, user: &mut GooseUser, state: &mut UserState) -
         .remove(&slot)
         .or_else(|| phase.pool.checkout(slot));
     let request = client.request(spec.identity, spec.body);
+    let intended = t0 + phase.offsets[seq];
+    state
+        .timer
+        .sleep_until(intended)
+        .await
+        .map_err(|e| custom_error(format!("timer: {e}")))?;
     let ready = state
         .last_completion
         .map_or(intended, |c| c.max(intended));
