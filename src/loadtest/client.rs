@@ -418,7 +418,9 @@ fn has_tls_cause(e: &(dyn std::error::Error + 'static)) -> bool {
             return true;
         }
         if let Some(io) = err.downcast_ref::<std::io::Error>()
-            && io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>())
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
         {
             return true;
         }
@@ -462,7 +464,9 @@ mod tests {
     fn rejects_bad_pem() {
         crate::tls::install_crypto_provider();
         let bad = [Credential::Certificate(b"not a pem".to_vec())];
-        let e = Client::new("https://localhost:1", "/", &opts(), &bad).err().unwrap();
+        let e = Client::new("https://localhost:1", "/", &opts(), &bad)
+            .err()
+            .unwrap();
         assert!(matches!(e, Error::Identity { index: 0, .. }), "{e}");
         let bad_ca = ClientOptions {
             ca_pem: Some(

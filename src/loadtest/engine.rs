@@ -4,6 +4,7 @@
 //! own (merged when the phase ends, so no lock is shared per request) and reports the request to
 //! goose's metrics, so goose's report counts and times every request as before.
 
+use crate::loadtest::attack;
 use crate::loadtest::pacing::PreciseTimer;
 use crate::loadtest::recording::{Recording, RequestRecord};
 use crate::loadtest::target::Pool;
@@ -11,13 +12,12 @@ use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
 use goose::client::GooseClientBuilder;
 use goose::goose::{GooseUser, Scenario, Transaction, TransactionError, TransactionResult};
-use goose::metrics::GooseMetrics;
 use goose::prelude::GooseAttack;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 pub use crate::loadtest::target::Target;
 
@@ -55,10 +55,6 @@ pub struct PhaseOutcome {
 /// intended send: long enough for every user task to reach its first wait.
 const SCHEDULE_LEAD: Duration = Duration::from_millis(5);
 
-/// goose launches users at this rate: all at once, since the schedule only starts once the last
-/// one is up.
-const LAUNCH_RATE: &str = "1000000";
-
 type Schedule = Option<(Instant, SystemTime)>;
 
 struct Phase {
@@ -73,6 +69,9 @@ struct Phase {
     logs: Mutex<Vec<Vec<RequestRecord>>>,
     /// Set when the phase overran its budget: users skip their remaining slots.
     cancelled: AtomicBool,
+    /// Users that have stopped; the last one to stop notifies `done`.
+    stopped_users: AtomicUsize,
+    done: Notify,
     /// First user set-up failure: the phase reports it instead of half-measured data.
     failure: Mutex<Option<String>>,
 }
@@ -96,6 +95,7 @@ struct UserState {
 struct Session(Arc<Mutex<Option<Box<UserState>>>>);
 
 pub async fn run_phase(target: &Target, plan: PhasePlan) -> Result<PhaseOutcome> {
+    let entered = Instant::now();
     let users = plan.users.max(1);
     let per_user = plan.offsets.len().div_ceil(users);
     let last_offset = plan.offsets.last().copied().unwrap_or_default();
@@ -111,35 +111,27 @@ pub async fn run_phase(target: &Target, plan: PhasePlan) -> Result<PhaseOutcome>
         schedule,
         logs: Mutex::new(Vec::with_capacity(users)),
         cancelled: AtomicBool::new(false),
+        stopped_users: AtomicUsize::new(0),
+        done: Notify::new(),
         failure: Mutex::new(None),
     });
 
-    let mut config = target.goose.clone();
-    config.host = Some(target.host().to_string());
-    config.users = Some(users);
-    config.iterations = Some(per_user.max(1));
-    config.run_time = None;
-    config.increase_rate = Some(LAUNCH_RATE.into());
-    config.increase_time = None;
-    // goose's controllers listen on fixed ports, which parallel runs would fight over.
-    config.no_telnet = true;
-    config.no_websocket = true;
-
-    let attack = GooseAttack::initialize_with_config(config)?
+    let config = attack::config(&target.goose, target.host(), users, per_user);
+    let goose = GooseAttack::initialize_with_config(config)?
         // Users send with the lean client; one shared reqwest client instead of one per user
-        // keeps goose's start-up out of the milliseconds' range it would otherwise take.
+        // keeps goose's start-up in the milliseconds.
         .set_client_builder_without_cookies(GooseClientBuilder::new().without_cookies())?
         .register_scenario(scenario(&phase, &plan.name));
-
+    // The same target's previous attack may still be finishing (see `attack`).
+    let slot = target.attack_slot().await;
+    let mut running = attack::start(goose);
     let budget = last_offset + target.options().timeout + Duration::from_secs(30);
-    let goose = match tokio::time::timeout(budget, attack.execute()).await {
-        Ok(result) => result.context("goose attack")?,
-        Err(_) => {
+    let finished_early = tokio::select! {
+        _ = phase.done.notified() => None,
+        result = &mut running => Some(result),
+        _ = tokio::time::sleep(budget) => {
             phase.cancelled.store(true, Ordering::SeqCst);
-            return Err(anyhow!(
-                "phase {} did not finish within {budget:?}",
-                plan.name
-            ));
+            return Err(anyhow!("phase {} did not finish within {budget:?}", plan.name));
         }
     };
     if let Some(failure) = phase.failure.lock().expect("lock").take() {
@@ -154,15 +146,22 @@ pub async fn run_phase(target: &Target, plan: PhasePlan) -> Result<PhaseOutcome>
         .map(|r| Duration::from_micros(r.completed_offset_us()))
         .max()
         .unwrap_or_else(|| t0.elapsed());
-    let goose_requests = goose_request_count(&goose);
-    if goose_requests != recording.records.len() as u64 {
-        tracing::warn!(
-            goose_requests,
-            recorded = recording.records.len(),
-            phase = %plan.name,
-            "goose and the users' logs counted different numbers of requests"
-        );
+    let recorded = recording.records.len() as u64;
+    match finished_early {
+        None => attack::finish_in_background(running, slot, plan.name.clone(), recorded),
+        Some(result) => {
+            let metrics = result
+                .context("goose attack task")?
+                .context("goose attack")?;
+            attack::check_counts(&metrics, &plan.name, recorded);
+        }
     }
+    tracing::debug!(
+        phase = %plan.name,
+        setup_ms = t0.saturating_duration_since(entered).as_secs_f64() * 1e3,
+        teardown_ms = Instant::now().saturating_duration_since(t0 + elapsed).as_secs_f64() * 1e3,
+        "phase timing outside the schedule"
+    );
     Ok(PhaseOutcome {
         recording,
         started_at,
@@ -214,14 +213,6 @@ fn merge(logs: Vec<Vec<RequestRecord>>) -> Recording {
     recording
 }
 
-fn goose_request_count(metrics: &GooseMetrics) -> u64 {
-    metrics
-        .requests
-        .values()
-        .map(|r| (r.success_count + r.fail_count) as u64)
-        .sum()
-}
-
 fn custom_error(message: String) -> Box<TransactionError> {
     Box::new(TransactionError::Custom(message))
 }
@@ -264,7 +255,11 @@ async fn prepare_user(phase: &Arc<Phase>, index: usize) -> std::result::Result<U
         };
         conns.extend(conn.map(|c| (0, c)));
     }
-    let slots = phase.offsets.len().saturating_sub(index).div_ceil(phase.users);
+    let slots = phase
+        .offsets
+        .len()
+        .saturating_sub(index)
+        .div_ceil(phase.users);
     Ok(UserState {
         next: index,
         schedule: phase.schedule.subscribe(),
@@ -298,7 +293,11 @@ async fn send_next(phase: &Arc<Phase>, user: &mut GooseUser) -> TransactionResul
     result
 }
 
-async fn send_slot(phase: &Phase, user: &mut GooseUser, state: &mut UserState) -> TransactionResult {
+async fn send_slot(
+    phase: &Phase,
+    user: &mut GooseUser,
+    state: &mut UserState,
+) -> TransactionResult {
     let seq = state.next;
     if seq >= phase.offsets.len() || phase.cancelled.load(Ordering::Relaxed) {
         return Ok(());
@@ -332,9 +331,7 @@ async fn send_slot(phase: &Phase, user: &mut GooseUser, state: &mut UserState) -
         .sleep_until(intended)
         .await
         .map_err(|e| custom_error(format!("timer: {e}")))?;
-    let ready = state
-        .last_completion
-        .map_or(intended, |c| c.max(intended));
+    let ready = state.last_completion.map_or(intended, |c| c.max(intended));
     let sent = Instant::now();
     let outcome = client.send(&mut conn, slot, request).await;
     let done = Instant::now();
@@ -371,6 +368,15 @@ async fn send_slot(phase: &Phase, user: &mut GooseUser, state: &mut UserState) -
 
 /// Gives the user's connections back to the target and hands its log to the phase.
 fn stop_user(phase: &Arc<Phase>, user: &mut GooseUser) -> TransactionResult {
+    let result = hand_back(phase, user);
+    if phase.stopped_users.fetch_add(1, Ordering::SeqCst) + 1 == phase.users {
+        // A stored permit: run_phase may not be waiting yet.
+        phase.done.notify_one();
+    }
+    result
+}
+
+fn hand_back(phase: &Arc<Phase>, user: &mut GooseUser) -> TransactionResult {
     let (_session, mut state) = take_state(user)?;
     for (slot, conn) in state.conns.drain() {
         phase.pool.give_back(slot, conn);

@@ -16,6 +16,8 @@ pub struct Target {
     host: String,
     credentials: Arc<Vec<Credential>>,
     pool: Arc<Pool>,
+    /// Held by this target's goose attack until it has ended (see `attack`).
+    attack_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Target {
@@ -37,6 +39,7 @@ impl Target {
                 client,
                 idle: Mutex::new(HashMap::new()),
             }),
+            attack_lock: Arc::default(),
         })
     }
 
@@ -74,7 +77,18 @@ impl Target {
 
     /// Open connections waiting for the next phase.
     pub fn idle_connections(&self) -> usize {
-        self.pool.idle.lock().expect("lock").values().map(Vec::len).sum()
+        self.pool
+            .idle
+            .lock()
+            .expect("lock")
+            .values()
+            .map(Vec::len)
+            .sum()
+    }
+
+    /// Waits until this target's previous goose attack has ended.
+    pub(crate) async fn attack_slot(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.attack_lock.clone().lock_owned().await
     }
 
     pub(crate) fn pool(&self) -> Arc<Pool> {

@@ -7,3 +7,4 @@ mod loadtest_support;
 mod apiserver_throughput;
 mod loadtest_ceiling;
 mod loadtest_measurement;
+mod oha_agreement;
