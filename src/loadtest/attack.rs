@@ -21,7 +21,7 @@ pub type Attack = JoinHandle<Result<GooseMetrics, GooseError>>;
 static FINISHING: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
 
 /// goose's flags for one phase: `users` users running `iterations` iterations each, started at
-/// once, with goose's fixed-port controllers off (parallel runs would fight over the ports).
+/// once, with goose's fixed-port telnet controller off (parallel runs would fight over its port).
 pub fn config(
     base: &GooseConfiguration,
     host: &str,
@@ -36,7 +36,6 @@ pub fn config(
     config.increase_rate = Some(LAUNCH_RATE.into());
     config.increase_time = None;
     config.no_telnet = true;
-    config.no_websocket = true;
     config
 }
 

@@ -39,6 +39,7 @@ mod kind_cluster;
 mod kind_manifests;
 mod kind_rbac;
 mod kind_workloads;
+mod loadtest_engine;
 mod loadtest_scenarios;
 mod report_html;
 mod report_merge;
