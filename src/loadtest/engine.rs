@@ -1,10 +1,11 @@
 //! Runs one paced phase as a goose attack. Each goose user owns a slice of the schedule (slots
 //! `u, u + users, ...`), sleeps on its own precise timer until a slot's intended send time, sends
-//! through the target's kept-alive connections with the lean client, records into a log of its
+//! on the target's most recently used idle connection with the lean client, records into a log of its
 //! own (merged when the phase ends, so no lock is shared per request) and reports the request to
 //! goose's metrics, so goose's report counts and times every request as before.
 
 use crate::loadtest::attack;
+use crate::loadtest::client::Conn;
 use crate::loadtest::pacing::PreciseTimer;
 use crate::loadtest::recording::{Recording, RequestRecord};
 use crate::loadtest::target::Pool;
@@ -13,7 +14,6 @@ use bytes::Bytes;
 use goose::client::GooseClientBuilder;
 use goose::goose::{GooseUser, Scenario, Transaction, TransactionError, TransactionResult};
 use goose::prelude::GooseAttack;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -83,8 +83,9 @@ struct UserState {
     schedule: watch::Receiver<Schedule>,
     t0: Option<Instant>,
     timer: PreciseTimer,
-    /// Open connections by slot (one, or one per client-certificate identity).
-    conns: HashMap<usize, crate::loadtest::client::Conn>,
+    /// The keep-alive connection this user dialed (or took) before the schedule, handed to the
+    /// target's pool at its first send: the phase starts with one open connection per user.
+    reserve: Option<Conn>,
     last_completion: Option<Instant>,
     log: Vec<RequestRecord>,
 }
@@ -244,17 +245,17 @@ async fn start_user(phase: &Arc<Phase>, user: &mut GooseUser) -> TransactionResu
 async fn prepare_user(phase: &Arc<Phase>, index: usize) -> std::result::Result<UserState, String> {
     let timer = PreciseTimer::new().map_err(|e| format!("timerfd: {e}"))?;
     let pool = &phase.pool;
-    let mut conns = HashMap::new();
     let single_slot = pool.client.slot(1) == 0;
-    if single_slot && !pool.client.options().new_connection {
+    let reserve = if single_slot && !pool.client.options().new_connection {
         // A failed dial is not the phase's failure: the first request dials again and its
         // error is recorded like any other.
-        let conn = match pool.checkout(0) {
+        match pool.checkout(0) {
             Some(c) => Some(c),
             None => pool.client.connect(0).await.ok(),
-        };
-        conns.extend(conn.map(|c| (0, c)));
-    }
+        }
+    } else {
+        None
+    };
     let slots = phase
         .offsets
         .len()
@@ -265,7 +266,7 @@ async fn prepare_user(phase: &Arc<Phase>, index: usize) -> std::result::Result<U
         schedule: phase.schedule.subscribe(),
         t0: None,
         timer,
-        conns,
+        reserve,
         last_completion: None,
         log: Vec::with_capacity(slots),
     })
@@ -320,10 +321,6 @@ async fn send_slot(
     let spec = (phase.request)(seq as u64);
     let client = &phase.pool.client;
     let slot = client.slot(spec.identity);
-    let mut conn = state
-        .conns
-        .remove(&slot)
-        .or_else(|| phase.pool.checkout(slot));
     let request = client.request(spec.identity, spec.body);
     let intended = t0 + phase.offsets[seq];
     state
@@ -331,12 +328,19 @@ async fn send_slot(
         .sleep_until(intended)
         .await
         .map_err(|e| custom_error(format!("timer: {e}")))?;
+    if let Some(reserve) = state.reserve.take() {
+        phase.pool.give_back(0, reserve);
+    }
+    // Users share the target's connections, most recently used first (as oha and Go's HTTP
+    // client do): at low concurrency one warm connection carries the load, instead of each
+    // user's own connection going cold between its turns.
+    let mut conn = phase.pool.checkout(slot);
     let ready = state.last_completion.map_or(intended, |c| c.max(intended));
     let sent = Instant::now();
     let outcome = client.send(&mut conn, slot, request).await;
     let done = Instant::now();
     if let Some(conn) = conn {
-        state.conns.insert(slot, conn);
+        phase.pool.give_back(slot, conn);
     }
     state.last_completion = Some(done);
     state.log.push(RequestRecord {
@@ -378,8 +382,8 @@ fn stop_user(phase: &Arc<Phase>, user: &mut GooseUser) -> TransactionResult {
 
 fn hand_back(phase: &Arc<Phase>, user: &mut GooseUser) -> TransactionResult {
     let (_session, mut state) = take_state(user)?;
-    for (slot, conn) in state.conns.drain() {
-        phase.pool.give_back(slot, conn);
+    if let Some(reserve) = state.reserve.take() {
+        phase.pool.give_back(0, reserve);
     }
     phase
         .logs
