@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Installs the system packages gatebench's tests use that a fresh Debian machine may lack.
+# Installs what gatebench's tests use that a fresh Debian machine may lack: kubectl (Debian) and
+# oha (crates.io, into ~/.cargo/bin, kept there across runs).
 set -euo pipefail
 if ! command -v kubectl >/dev/null 2>&1; then
   echo "installing kubectl (Debian package kubernetes-client)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq kubernetes-client
+fi
+if ! command -v oha >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/oha" ]; then
+  # The outside generator the harness is checked against (tests/measurement/oha_agreement.rs).
+  # Building it takes about 15 min of CPU (47 min wall on a busy 2-core machine); once.
+  echo "installing oha (cargo install oha --locked)"
+  cargo install oha --locked
 fi
