@@ -5,6 +5,7 @@
 mod loadtest_support;
 
 mod apiserver_throughput;
+mod generator_figures;
 mod loadtest_ceiling;
 mod loadtest_measurement;
 mod oha_agreement;

@@ -22,22 +22,22 @@ const RATE_TOLERANCE: f64 = 0.05;
 
 /// What one run measured, in either tool's terms.
 #[derive(Debug, Clone, Copy)]
-struct Run {
-    p50_us: f64,
-    p99_us: f64,
-    achieved_rps: f64,
-    ok_ratio: f64,
+pub(crate) struct Run {
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub achieved_rps: f64,
+    pub ok_ratio: f64,
 }
 
 /// The gateway, its credential and the request body both tools send.
-struct Setup {
-    gateway: Gateway,
+pub(crate) struct Setup {
+    pub gateway: Gateway,
     /// Tokens file for loadtest (cached mode); its single token is oha's header too.
-    tokens: Option<PathBuf>,
-    body: PathBuf,
+    pub tokens: Option<PathBuf>,
+    pub body: PathBuf,
 }
 
-fn oha_available() -> bool {
+pub(crate) fn oha_available() -> bool {
     std::process::Command::new("oha")
         .arg("--version")
         .stdout(Stdio::null())
@@ -45,7 +45,7 @@ fn oha_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-async fn setup(cluster: &Cluster, mode: &str) -> Setup {
+pub(crate) async fn setup(cluster: &Cluster, mode: &str) -> Setup {
     let gateway = cluster.gateway_pinned(mode, &[], GATEWAY_CPU).await;
     let dir = cluster.dir.path();
     let tokens = if mode == "none" {
@@ -140,7 +140,7 @@ async fn oha(s: &Setup, rate: f64, conns: usize, secs: u64) -> Run {
     parse_oha(&out.stdout)
 }
 
-fn stderr_tail(stderr: &[u8]) -> String {
+pub(crate) fn stderr_tail(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     text.chars()
         .rev()
@@ -151,7 +151,7 @@ fn stderr_tail(stderr: &[u8]) -> String {
         .collect()
 }
 
-fn parse_oha(json: &[u8]) -> Run {
+pub(crate) fn parse_oha(json: &[u8]) -> Run {
     let v: serde_json::Value = serde_json::from_slice(json).expect("oha JSON");
     let secs = |key: &str| v["latencyPercentiles"][key].as_f64().expect(key) * 1e6;
     let codes = v["statusCodeDistribution"]
@@ -174,7 +174,7 @@ fn parse_oha(json: &[u8]) -> Run {
     }
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
+pub(crate) fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
 }
@@ -254,7 +254,7 @@ fn conns_for(rate: f64) -> usize {
     ((rate / 25.0).ceil() as usize).clamp(4, 256)
 }
 
-fn require_oha() {
+pub(crate) fn require_oha() {
     assert!(
         oha_available(),
         "oha is not on PATH: run scripts/install-deps.sh (cargo install oha --locked)"
