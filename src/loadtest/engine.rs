@@ -6,7 +6,7 @@
 
 use crate::loadtest::attack;
 use crate::loadtest::client::Conn;
-use crate::loadtest::pacing::PreciseTimer;
+use crate::loadtest::pacing::{PreciseTimer, spin_margin};
 use crate::loadtest::recording::{Recording, RequestRecord};
 use crate::loadtest::target::Pool;
 use anyhow::{Context, Result, anyhow};
@@ -60,6 +60,8 @@ type Schedule = Option<(Instant, SystemTime)>;
 struct Phase {
     name: String,
     offsets: Vec<Duration>,
+    /// See `pacing::spin_margin`.
+    spin: Duration,
     users: usize,
     request: RequestFn,
     pool: Arc<Pool>,
@@ -103,6 +105,7 @@ pub async fn run_phase(target: &Target, plan: PhasePlan) -> Result<PhaseOutcome>
     let (schedule, _) = watch::channel(None);
     let phase = Arc::new(Phase {
         name: plan.name.clone(),
+        spin: spin_margin(plan.offsets.len(), last_offset),
         offsets: plan.offsets,
         users,
         request: plan.request,
@@ -325,7 +328,7 @@ async fn send_slot(
     let intended = t0 + phase.offsets[seq];
     state
         .timer
-        .sleep_until(intended)
+        .sleep_until(intended, phase.spin)
         .await
         .map_err(|e| custom_error(format!("timer: {e}")))?;
     if let Some(reserve) = state.reserve.take() {
