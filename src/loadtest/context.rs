@@ -65,12 +65,8 @@ impl Context {
                 .build()?,
         };
         let mut ctx = Context {
-            target: Target {
-                goose: cli.goose.clone(),
-                host,
-                credentials: Arc::new(Vec::new()),
-                client,
-            },
+            target: Target::new(cli.goose.clone(), host, Arc::new(Vec::new()), client)
+                .context("building client")?,
             sources,
             kube,
             credentials: Arc::new(Vec::new()),
@@ -80,7 +76,7 @@ impl Context {
         let identities = ctx.cli.identities.max(1);
         let creds = ctx.credentials_for(0, identities).await?;
         ctx.credentials = Arc::new(creds);
-        ctx.target.credentials = ctx.credentials.clone();
+        ctx.target = ctx.target_with(ctx.credentials.clone())?;
         Ok(ctx)
     }
 
@@ -111,14 +107,12 @@ impl Context {
         Ok(vec![Credential::Anonymous; count])
     }
 
-    /// A target that sends with `credentials` instead of the default identities.
-    pub fn target_with(&self, credentials: Arc<Vec<Credential>>) -> Target {
-        Target {
-            goose: self.target.goose.clone(),
-            host: self.target.host.clone(),
-            credentials,
-            client: self.target.client.clone(),
-        }
+    /// A target that sends with `credentials` instead of the default identities (connections
+    /// of its own, since a client certificate is per connection).
+    pub fn target_with(&self, credentials: Arc<Vec<Credential>>) -> Result<Target> {
+        self.target
+            .with_credentials(credentials)
+            .context("building client")
     }
 
     /// goose users for a fixed rate: `--users` if given, else enough that each user's share

@@ -85,6 +85,14 @@ impl Default for Recording {
 }
 
 impl Recording {
+    /// An empty recording with room for `requests` records.
+    pub fn with_capacity(requests: usize) -> Self {
+        Recording {
+            records: Vec::with_capacity(requests),
+            ..Default::default()
+        }
+    }
+
     pub fn record(&mut self, rec: RequestRecord) {
         let second = rec.intended_offset_us / 1_000_000;
         self.seconds

@@ -54,6 +54,7 @@ mod kind_manifests;
 mod kind_rbac;
 mod kind_workloads;
 mod kube_apiserver_cli;
+mod loadtest_engine;
 mod loadtest_scenarios;
 mod report_html;
 mod report_merge;

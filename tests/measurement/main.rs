@@ -7,6 +7,8 @@ mod gateway_cluster;
 mod loadtest_support;
 
 mod apiserver_throughput;
+mod generator_figures;
 mod loadtest_ceiling;
 mod loadtest_measurement;
+mod oha_agreement;
 mod soak;

@@ -44,7 +44,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
     let fresh_total: usize = fresh_per_level.iter().sum();
     let mut all = ctx.credentials.as_ref().clone();
     all.extend(ctx.credentials_for(known, fresh_total).await?);
-    let target = ctx.target_with(Arc::new(all));
+    let target = ctx.target_with(Arc::new(all))?;
 
     // Warm-up: every known identity once, so level 0 measures a warm cache.
     let warm = PhasePlan {

@@ -2,21 +2,23 @@
 //! on https) per request, for whichever credential the run uses (bearer or client certificate).
 
 use super::{Window, base_summary, fixed_rate_phase, round_robin, write};
+use crate::loadtest::client::ClientOptions;
 use crate::loadtest::context::Context;
 use crate::loadtest::generator::CpuWindow;
 use crate::loadtest::recording::{Recording, latency_summary};
 use crate::loadtest::summary::METHOD;
 use crate::results::HandshakeResult;
 use anyhow::Result;
-use std::sync::Arc;
 
 pub async fn run(ctx: &Context) -> Result<()> {
     let rate = ctx.cli.rate;
     let cpu = CpuWindow::start();
-    let mut keepalive_target = ctx.target_with(ctx.credentials.clone());
-    keepalive_target.client.new_connection = false;
-    let mut fresh_target = ctx.target_with(Arc::clone(&ctx.credentials));
-    fresh_target.client.new_connection = true;
+    let options = |new_connection| ClientOptions {
+        new_connection,
+        ..ctx.target.options().clone()
+    };
+    let keepalive_target = ctx.target.with_options(options(false))?;
+    let fresh_target = ctx.target.with_options(options(true))?;
     let request = |seed| round_robin(ctx, ctx.credentials.len(), seed);
     let duration = ctx.duration();
     let keep = fixed_rate_phase(

@@ -136,13 +136,13 @@ pub fn base_summary(
     } = window;
     let facts = RunFacts {
         scenario: ctx.cli.scenario.as_str(),
-        target: &ctx.target.host,
+        target: ctx.target.host(),
         method,
         offered_rps,
         elapsed,
         users: users as u64,
         identities: ctx.credentials.len() as u64,
-        connection: ctx.target.client.connection_label(),
+        connection: ctx.target.options().connection_label(),
     };
     let mut s = summary::build(&facts, recording, cpu, server);
     s.goose_reports = ctx.cli.goose.report_file.clone();

@@ -30,7 +30,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
     let fresh = offsets.len().div_ceil(2);
     let mut all = ctx.credentials.as_ref().clone();
     all.extend(ctx.credentials_for(known, fresh).await?);
-    let target = ctx.target_with(Arc::new(all));
+    let target = ctx.target_with(Arc::new(all))?;
     let warm = PhasePlan {
         name: "outage-warmup".into(),
         offsets: burst_offsets(known),

@@ -7,12 +7,13 @@ use super::{offset_us, round_robin};
 use crate::counters::{Counters, Sources};
 use crate::loadtest::context::Context;
 use crate::loadtest::credentials::{self, Credential};
-use crate::loadtest::engine::{PhaseOutcome, PhasePlan, Target, run_phase};
+use crate::loadtest::engine::{PhaseOutcome, PhasePlan, run_phase};
 use crate::loadtest::generator::CpuWindow;
 use crate::loadtest::pacing::fixed_rate_offsets;
 use crate::loadtest::pair::PairTarget;
 use crate::loadtest::recording::Recording;
 use crate::loadtest::summary::{self, METHOD, RunFacts};
+use crate::loadtest::target::Target;
 use crate::procstat::pid_cpu_secs_precise;
 use crate::results::{Comparison, LoadSummary, PairedSummary, ServerCounts, SlotFigures};
 use crate::stats::bootstrap::Bootstrap;
@@ -142,8 +143,13 @@ async fn pairs(ctx: &Context) -> Result<Vec<Pair>> {
             )?),
             None => ctx.credentials.clone(),
         };
-        let mut target = ctx.target_with(creds);
-        target.host = spec.url.clone();
+        let target = Target::new(
+            ctx.target.goose.clone(),
+            spec.url.clone(),
+            creds,
+            ctx.target.options().clone(),
+        )
+        .with_context(|| format!("building the client for {}", spec.url))?;
         out.push(Pair {
             target,
             sources: Sources {
@@ -250,13 +256,13 @@ fn write_summaries(
     for (mode, log) in logs {
         let facts = RunFacts {
             scenario: "steady",
-            target: &ctx.target.host,
+            target: ctx.target.host(),
             method: METHOD,
             offered_rps: rate,
             elapsed: log.elapsed,
             users: users as u64,
             identities: ctx.credentials.len() as u64,
-            connection: ctx.target.client.connection_label(),
+            connection: ctx.target.options().connection_label(),
         };
         let mut s: LoadSummary = summary::build(&facts, &log.recording, cpu, &log.server);
         if let Some(base) = &ctx.cli.histogram_out {
@@ -278,13 +284,13 @@ fn write_summaries(
     }
     let facts = RunFacts {
         scenario: "paired",
-        target: &ctx.target.host,
+        target: ctx.target.host(),
         method: PAIRED_METHOD,
         offered_rps: rate,
         elapsed: all_elapsed,
         users: users as u64,
         identities: ctx.credentials.len() as u64,
-        connection: ctx.target.client.connection_label(),
+        connection: ctx.target.options().connection_label(),
     };
     let mut summary = summary::build(&facts, &all, cpu, &all_server);
     comparison.generator = summary.generator.clone();
