@@ -388,11 +388,12 @@ fn kind(e: &hyper::Error) -> &'static str {
         "tls"
     } else if e.is_timeout() {
         "timeout"
-    } else if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
-        "reset"
-    } else if std::error::Error::source(e)
-        .and_then(|s| s.downcast_ref::<std::io::Error>())
-        .is_some()
+    } else if e.is_incomplete_message()
+        || e.is_canceled()
+        || e.is_closed()
+        || std::error::Error::source(e)
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .is_some()
     {
         "reset"
     } else {
