@@ -42,6 +42,14 @@ pub struct Args {
     /// Latency objective for p99, microseconds (the design note's cached claim: 2 ms).
     #[arg(long, default_value_t = 2000)]
     pub slo_p99_us: u64,
+    /// The p99 latency authentication may add over the no-auth floor, microseconds (the design
+    /// note's cached-latency claim, 2 ms, read as a cost).
+    #[arg(long, default_value_t = 2000)]
+    pub latency_budget_us: u64,
+    /// Identity counts (Prometheus and Alertmanager replicas sending alerts) to project API
+    /// calls and hit ratios for, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "10,100,1000")]
+    pub identities: Vec<u64>,
     /// Output directory for results.json, decision.html, logs/ and runs/.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
@@ -120,6 +128,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         expected_rps: args.expected_rps,
         growth_rps: args.growth_rps,
         slo_p99_us: args.slo_p99_us,
+        latency_budget_us: args.latency_budget_us,
+        identities: args.identities,
         out: args.out,
         duration_scale: args.duration_scale,
         loadtest_bin: args.loadtest_bin,
@@ -130,6 +140,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         finished.results_path.display(),
         finished.html_path.display()
     );
+    if let Some(v) = &finished.results.verdict {
+        println!("verdict: {}: {}", v.branch.as_str(), v.sentence);
+    }
     if let Some(error) = finished.startup_error {
         anyhow::bail!("start-up failed, nothing was measured: {error}");
     }

@@ -55,6 +55,8 @@ pub struct Options {
     pub expected_rps: f64,
     pub growth_rps: f64,
     pub slo_p99_us: u64,
+    pub latency_budget_us: u64,
+    pub identities: Vec<u64>,
     pub out: PathBuf,
     pub duration_scale: Option<f64>,
     pub loadtest_bin: Option<PathBuf>,
@@ -116,6 +118,8 @@ pub async fn decide(opts: Options) -> Result<Finished> {
             expected_rps: opts.expected_rps,
             growth_rps: opts.growth_rps,
             slo_p99_us: opts.slo_p99_us,
+            latency_budget_us: opts.latency_budget_us,
+            identities: opts.identities.clone(),
             ..Settings::default()
         },
         runs: Vec::new(),
@@ -123,6 +127,7 @@ pub async fn decide(opts: Options) -> Result<Finished> {
             .map(|d| criterion::read_all(&d))
             .unwrap_or_default(),
         comparisons: Vec::new(),
+        verdict: None,
     };
     println!(
         "gatebench decide: profile {} (TTLs and windows scaled {}x: a 300 s TTL runs as {:.1} s), {} runs, about {:.0} s; target {}",
@@ -173,6 +178,7 @@ pub async fn decide(opts: Options) -> Result<Finished> {
     results.partial = interrupted;
     results.environment.finished_at = Some(environment::now());
     let failures = failures(&results.runs);
+    results.verdict = Some(crate::report::verdict(&results));
     let (results_path, html_path) = output::write_all(&dirs, &results)?;
     Ok(Finished {
         results,

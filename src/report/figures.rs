@@ -1,7 +1,9 @@
 //! Figures derived from runs, shared by the verdict, claims, tables and charts: which run
 //! answers a question, per-run ratios, and API-call rates projected back to real time.
 
-use crate::results::{LoadSummary, Results, RunOutcome, RunRecord, Scenario};
+use crate::results::{
+    Comparison, Estimate, LoadSummary, ModeComparison, Results, RunOutcome, RunRecord, Scenario,
+};
 
 /// Gateway auth modes in the order the report lists them.
 pub const MODE_ORDER: [&str; 6] = ["none", "tokenreview", "cached", "jwks", "mtls", "hybrid"];
@@ -80,6 +82,50 @@ pub fn nearest_steady<'a>(
             let db = (b.offered_rps - rps).abs();
             da.total_cmp(&db)
         })
+}
+
+/// The paired comparison whose offered rate is nearest to `rps` (within a factor of 1.5).
+pub fn comparison_near(results: &Results, rps: f64) -> Option<&Comparison> {
+    results
+        .comparisons
+        .iter()
+        .filter(|c| {
+            c.offered_rps > 0.0
+                && c.offered_rps <= rps * NEAREST_RATE_FACTOR
+                && c.offered_rps >= rps / NEAREST_RATE_FACTOR
+        })
+        .min_by(|a, b| {
+            (a.offered_rps - rps)
+                .abs()
+                .total_cmp(&(b.offered_rps - rps).abs())
+        })
+}
+
+/// `mode`'s gateway CPU per request from the highest-rate comparison that measured it (at low
+/// rates a request's share of timers and wake-ups inflates it), with that comparison's rate.
+pub fn cpu_per_request(results: &Results, mode: &str) -> Option<(f64, Estimate)> {
+    results
+        .comparisons
+        .iter()
+        .filter_map(|c| Some((c.offered_rps, c.mode(mode)?.cpu_us_per_request?)))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+/// Requests per second one core of this machine serves in `mode`: 1 s over its CPU per request,
+/// the interval inverted with it.
+pub fn capacity_per_core(cpu_us: &Estimate) -> Option<Estimate> {
+    (cpu_us.lo > 0.0).then(|| Estimate {
+        value: 1e6 / cpu_us.value,
+        lo: 1e6 / cpu_us.hi,
+        hi: 1e6 / cpu_us.lo,
+        n: cpu_us.n,
+    })
+}
+
+/// The p99 latency cost of `mode` over the floor in comparison `c`.
+pub fn p99_cost<'a>(c: &'a Comparison, mode: &str) -> Option<&'a Estimate> {
+    c.mode(mode)
+        .and_then(|m: &ModeComparison| m.cost_us.as_ref()?.p99.as_ref())
 }
 
 /// Requests the generator sent (histogram count, or the status counts when no histogram).

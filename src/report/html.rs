@@ -2,8 +2,8 @@
 //! printable, and well-formed XML (XHTML-compatible) so a strict parser accepts it.
 
 use super::markup::{esc, table};
-use super::verdict::{Branch, verdict};
-use super::{charts, claims, cost, numfmt, tables};
+use super::verdict::verdict;
+use super::{charts, claims, cost, numfmt, paired, projection, tables, verdict_view};
 use crate::results::{Results, RunOutcome};
 
 const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1100px;\
@@ -32,12 +32,6 @@ pub fn render_html(results: &Results) -> String {
 /// `load_histograms` reads them from the runs' interval logs).
 pub fn render_html_with(results: &Results, histograms: &charts::RunHistograms) -> String {
     let v = verdict(results);
-    let branch_class = match v.branch {
-        Branch::KeepTokenReview => "branch-keep",
-        Branch::ReconsiderMtls => "branch-mtls",
-        Branch::Alternative { .. } => "branch-alt",
-        Branch::Inconclusive => "branch-none",
-    };
     let env = &results.environment;
     let mut out = String::with_capacity(256 * 1024);
     out.push_str("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\"><head><meta charset=\"utf-8\"/>");
@@ -61,41 +55,24 @@ pub fn render_html_with(results: &Results, histograms: &charts::RunHistograms) -
         );
     }
 
-    out.push_str(&format!(
-        "<section class=\"{branch_class}\"><h2>1. Verdict</h2>"
-    ));
-    out.push_str(&format!("<p class=\"verdict\">{}</p>", esc(&v.sentence)));
-    out.push_str(&format!("<p><strong>Rule.</strong> {}</p>", esc(&v.rule)));
-    let check_rows: Vec<Vec<String>> = v
-        .checks
-        .iter()
-        .map(|c| {
-            let status = match c.ok {
-                Some(true) => "<span class=\"held\">met</span>",
-                Some(false) => "<span class=\"not-held\">not met</span>",
-                None => "<span class=\"not-measured\">not measured</span>",
-            };
-            vec![
-                esc(&c.name),
-                esc(&c.measured),
-                esc(&c.threshold),
-                status.to_string(),
-            ]
-        })
-        .collect();
-    out.push_str(&table(
-        "checks",
-        &["input of the rule", "measured", "threshold", ""],
-        &check_rows,
-    ));
-    out.push_str("</section>");
-
-    out.push_str("<section><h2>2. Claims check</h2>");
+    out.push_str(&verdict_view::render(results, &v));
+    if !results.comparisons.is_empty() {
+        out.push_str("<section><h2>2. Paired comparison: cost over the no-auth floor</h2>");
+        out.push_str(&paired::render(results));
+        out.push_str("</section>");
+    }
+    let projections = projection::render(results);
+    if !projections.is_empty() {
+        out.push_str("<section><h2>3. Projections to 100, 1,000 and 10,000 RPS</h2>");
+        out.push_str(&projections);
+        out.push_str("</section>");
+    }
+    out.push_str("<section><h2>4. Claims check</h2>");
     out.push_str(&claims::render(results));
-    out.push_str("</section><section><h2>3. Modes side by side</h2>");
+    out.push_str("</section><section><h2>5. Modes side by side (single runs)</h2>");
     out.push_str(&tables::render(results));
     out.push_str(&cost::render(results));
-    out.push_str("</section><section><h2>4. Charts</h2>");
+    out.push_str("</section><section><h2>6. Charts</h2>");
     for chart in charts::all_with(results, histograms) {
         out.push_str(&format!(
             "<figure><figcaption><strong>{}</strong>. {}</figcaption>{}</figure>",
@@ -218,9 +195,11 @@ fn how_measured(results: &Results) -> String {
         (
             "thresholds",
             format!(
-                "expected {} RPS, growth {} RPS, p99 SLO {}, hit ratio target {}, token TTL {}",
+                "expected {} RPS, growth {} RPS, p99 latency budget over the floor {}, \
+                 saturation-ramp SLO {}, hit ratio target {}, token TTL {}",
                 numfmt::rps(s.expected_rps),
                 numfmt::rps(s.growth_rps),
+                numfmt::latency_us(s.latency_budget_us),
                 numfmt::latency_us(s.slo_p99_us),
                 numfmt::pct(s.hit_ratio_target),
                 numfmt::secs(s.token_ttl_secs_real)
@@ -263,7 +242,7 @@ fn how_measured(results: &Results) -> String {
             ("API server", format!("kube-apiserver {kube}, etcd {etcd}")),
         );
     }
-    let mut out = String::from("<section><h2>5. How it was measured</h2><dl>");
+    let mut out = String::from("<section><h2>7. How it was measured</h2><dl>");
     for (k, v) in items {
         out.push_str(&format!("<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v)));
     }

@@ -13,8 +13,11 @@ pub mod html;
 pub mod markup;
 pub mod merge;
 pub mod numfmt;
+pub mod paired;
+pub mod projection;
 pub mod tables;
 pub mod verdict;
+pub mod verdict_view;
 
 pub use html::{render_html, render_html_with};
 pub use verdict::{Branch, Verdict, verdict};

@@ -1,5 +1,7 @@
 //! Number formatting for the report: thousands separators, percentages, latencies.
 
+use crate::results::Estimate;
+
 /// `1234567.0` -> "1,234,567" (rounded to an integer).
 pub fn int(value: f64) -> String {
     if !value.is_finite() {
@@ -51,6 +53,53 @@ pub fn secs(value: f64) -> String {
     }
 }
 
+/// A latency estimate with its interval: "310 µs (95% CI 290 µs to 340 µs)".
+pub fn estimate_us(e: &Estimate) -> String {
+    format!(
+        "{} (95% CI {} to {})",
+        signed_us(e.value),
+        signed_us(e.lo),
+        signed_us(e.hi)
+    )
+}
+
+/// A cost over the floor: the estimate with its interval, or, where the interval contains zero,
+/// what this machine resolved: "below what this machine resolved: < 40 µs (... )".
+pub fn cost_us(e: &Estimate) -> String {
+    if e.contains_zero() {
+        format!(
+            "below what this machine resolved: < {} (measured {})",
+            signed_us(e.hi.max(0.0)),
+            estimate_us(e)
+        )
+    } else {
+        estimate_us(e)
+    }
+}
+
+/// Microseconds that may be negative or fractional (a difference), in the unit that reads best.
+pub fn signed_us(us: f64) -> String {
+    let sign = if us < 0.0 { "-" } else { "" };
+    let a = us.abs();
+    if a < 10.0 {
+        format!("{sign}{a:.1} µs")
+    } else if a < 1_000.0 {
+        format!("{sign}{a:.0} µs")
+    } else {
+        format!("{sign}{}", latency_us(a.round() as u64))
+    }
+}
+
+/// A rate estimate with its interval: "52,000 RPS (95% CI 48,000 to 55,000)".
+pub fn estimate_rps(e: &Estimate) -> String {
+    format!(
+        "{} RPS (95% CI {} to {})",
+        rps(e.value),
+        rps(e.lo),
+        rps(e.hi)
+    )
+}
+
 /// An optional value, or "n/a".
 pub fn opt<T>(value: Option<T>, f: impl FnOnce(T) -> String) -> String {
     value.map(f).unwrap_or_else(|| "n/a".to_string())
@@ -72,5 +121,19 @@ mod tests {
         assert_eq!(latency_us(1_250), "1.25 ms");
         assert_eq!(secs(0.45), "450 ms");
         assert_eq!(secs(300.0), "5.0 min");
+        assert_eq!(signed_us(-3.25), "-3.2 µs");
+        assert_eq!(signed_us(1_250.0), "1.25 ms");
+        let resolved = Estimate {
+            value: 12.0,
+            lo: 5.0,
+            hi: 20.0,
+            n: 10,
+        };
+        assert_eq!(cost_us(&resolved), "12 µs (95% CI 5.0 µs to 20 µs)");
+        let unresolved = Estimate {
+            lo: -8.0,
+            ..resolved
+        };
+        assert!(cost_us(&unresolved).starts_with("below what this machine resolved: < 20 µs"));
     }
 }

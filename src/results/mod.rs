@@ -7,14 +7,18 @@ use std::collections::BTreeMap;
 
 mod load;
 mod paired;
+mod verdict;
 
 pub use load::*;
 pub use paired::*;
+pub use verdict::{Branch, Verdict, VerdictInput};
 
 /// Bump when a field changes meaning or is removed.
 /// 2: a run's server-side counts live once, in `LoadSummary.server` (`ServerCounts`), measured by
 /// the load generator over exactly its timed window; `RunRecord` no longer repeats them.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: `Results.verdict` carries the verdict (branch, mode, sentence, inputs with intervals), and
+/// `Settings` the latency budget and the identity counts projections are made for.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A measured figure with its 95% interval (cluster bootstrap over `n` rounds, see `stats`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -338,6 +342,28 @@ pub struct Settings {
     pub hit_ratio_target: f64,
     /// Token-cache TTL as the design note states it (real time), seconds.
     pub token_ttl_secs_real: f64,
+    /// SubjectAccessReview cache TTL for allowed answers (real time), seconds.
+    #[serde(default = "default_sar_ttl")]
+    pub sar_ttl_secs_real: f64,
+    /// The p99 latency authentication may add over the no-auth floor, microseconds (the note's
+    /// cached-latency claim, 2 ms, read as a cost).
+    #[serde(default = "default_budget")]
+    pub latency_budget_us: u64,
+    /// Identity counts (Prometheus and Alertmanager replicas) API calls are projected for.
+    #[serde(default = "default_identities")]
+    pub identities: Vec<u64>,
+}
+
+fn default_sar_ttl() -> f64 {
+    300.0
+}
+
+fn default_budget() -> u64 {
+    2_000
+}
+
+fn default_identities() -> Vec<u64> {
+    vec![10, 100, 1_000]
 }
 
 impl Default for Settings {
@@ -348,6 +374,9 @@ impl Default for Settings {
             slo_p99_us: 2000,
             hit_ratio_target: 0.95,
             token_ttl_secs_real: 300.0,
+            sar_ttl_secs_real: default_sar_ttl(),
+            latency_budget_us: default_budget(),
+            identities: default_identities(),
         }
     }
 }
@@ -376,4 +405,7 @@ pub struct Results {
     /// Modes measured paired and interleaved, one comparison per rate.
     #[serde(default)]
     pub comparisons: Vec<Comparison>,
+    /// The verdict on these results (written by decide and `gatebench report`).
+    #[serde(default)]
+    pub verdict: Option<Verdict>,
 }

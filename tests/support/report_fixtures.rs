@@ -293,8 +293,132 @@ pub fn keep_baseline() -> Results {
             lower_ns: 800.0,
             upper_ns: 900.0,
         }],
-        comparisons: Vec::new(),
+        comparisons: vec![
+            comparison(100.0, &BASELINE_COSTS),
+            comparison(1_000.0, &BASELINE_COSTS),
+        ],
+        verdict: None,
     }
+}
+
+/// An estimate `value` with a symmetric interval of +- `half` over 10 rounds.
+pub fn est(value: f64, half: f64) -> Estimate {
+    Estimate {
+        value,
+        lo: value - half,
+        hi: value + half,
+        n: 10,
+    }
+}
+
+/// (mode, p50 cost µs, p99 cost µs, CPU µs per request); the floor is `none` with 300 / 900 µs
+/// absolute and 16 µs of CPU per request.
+pub type ModeCost = (&'static str, f64, f64, f64);
+
+pub const BASELINE_COSTS: [ModeCost; 5] = [
+    ("tokenreview", 900.0, 2_500.0, 60.0),
+    ("cached", 12.0, 40.0, 20.0),
+    ("jwks", 10.0, 30.0, 19.0),
+    ("mtls", 6.0, 20.0, 18.0),
+    ("hybrid", 14.0, 45.0, 21.0),
+];
+
+/// A paired comparison at `rate` with the floor and each mode's costs (intervals +-50%).
+pub fn comparison(rate: f64, costs: &[ModeCost]) -> Comparison {
+    let floor = ModeComparison {
+        mode: "none".into(),
+        rounds: 10,
+        requests: (rate * 10.0) as u64,
+        latency_us: Quantiles {
+            p50: Some(est(300.0, 20.0)),
+            p90: Some(est(500.0, 40.0)),
+            p99: Some(est(900.0, 200.0)),
+        },
+        cpu_us_per_request: Some(est(16.0, 1.0)),
+        ..Default::default()
+    };
+    let mut modes = vec![floor];
+    for &(mode, p50, p99, cpu) in costs {
+        modes.push(ModeComparison {
+            mode: mode.into(),
+            rounds: 10,
+            requests: (rate * 10.0) as u64,
+            latency_us: Quantiles {
+                p50: Some(est(300.0 + p50, 20.0)),
+                p90: None,
+                p99: Some(est(900.0 + p99, 200.0)),
+            },
+            cost_us: Some(Quantiles {
+                p50: Some(est(p50, p50.abs() * 0.5)),
+                p90: None,
+                p99: Some(est(p99, p99.abs() * 0.5)),
+            }),
+            cpu_us_per_request: Some(est(cpu, cpu * 0.1)),
+            cpu_cost_us_per_request: Some(est(cpu - 16.0, 1.5)),
+            ..Default::default()
+        });
+    }
+    let model_checks = ["tokenreviews", "subjectaccessreviews"]
+        .into_iter()
+        .map(|api| ModelCheck {
+            mode: "cached".into(),
+            api: api.into(),
+            ttl_secs: Some(5.0),
+            requests: (rate * 10.0) as u64,
+            predicted: 20,
+            measured: Some(21),
+            agrees: Some(true),
+        })
+        .collect();
+    Comparison {
+        id: format!("steady/{rate}"),
+        offered_rps: rate,
+        floor: "none".into(),
+        slot_secs: 1.0,
+        rounds: 10,
+        order: Vec::new(),
+        method: "interleaved slots, cluster bootstrap over rounds".into(),
+        modes,
+        model_checks,
+        generator: GeneratorLimit::default(),
+        slots: (0..10)
+            .flat_map(|round| {
+                [("none", 900), ("cached", 940)].map(|(mode, p99)| SlotFigures {
+                    round,
+                    mode: mode.into(),
+                    requests: rate as u64,
+                    p50_us: 300,
+                    p99_us: p99 + round * 30,
+                    gateway_cpu_us_per_request: None,
+                })
+            })
+            .collect(),
+        notes: Vec::new(),
+    }
+}
+
+/// The comparison at `rate` of a results file, for nudging a figure onto a threshold.
+pub fn comparison_mut(results: &mut Results, rate: f64) -> &mut Comparison {
+    results
+        .comparisons
+        .iter_mut()
+        .find(|c| c.offered_rps == rate)
+        .unwrap_or_else(|| panic!("no comparison at {rate}"))
+}
+
+/// Sets a mode's p99 cost at `rate` to `value` with interval [lo, hi].
+pub fn set_p99_cost(results: &mut Results, rate: f64, mode: &str, lo: f64, value: f64, hi: f64) {
+    let m = comparison_mut(results, rate)
+        .modes
+        .iter_mut()
+        .find(|m| m.mode == mode)
+        .unwrap_or_else(|| panic!("no {mode} at {rate}"));
+    m.cost_us.as_mut().unwrap().p99 = Some(Estimate {
+        value,
+        lo,
+        hi,
+        n: 10,
+    });
 }
 
 /// The run with this id, for nudging a value onto a threshold.

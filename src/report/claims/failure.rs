@@ -7,7 +7,7 @@ use crate::results::{Results, Scenario};
 /// Share of requests a group must get (or be refused) to call outage behaviour as claimed.
 const OUTAGE_SHARE: f64 = 0.99;
 
-pub(super) fn revocation(r: &Results) -> Claim {
+pub(crate) fn revocation(r: &Results) -> Claim {
     let (claim, note) = ("revocation delay", "up to the cache TTL (5 min)");
     let Some(rev) =
         figures::runs_of(r, Scenario::Revocation, "cached").find_map(|(_, l)| l.revocation.clone())
@@ -58,7 +58,7 @@ pub(super) fn revocation(r: &Results) -> Claim {
     }
 }
 
-pub(super) fn outage(r: &Results) -> Claim {
+pub(crate) fn outage(r: &Results) -> Claim {
     let (claim, note) = ("API outage", "cached tokens keep working, new tokens fail");
     let Some(out) =
         figures::runs_of(r, Scenario::Outage, "cached").find_map(|(_, l)| l.outage.clone())

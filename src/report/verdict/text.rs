@@ -1,50 +1,62 @@
-//! The words of the verdict: its sentences and the rule-input rows, from measured values.
+//! The words of the verdict: the rule and one sentence per branch, naming the inputs that decided
+//! it with their intervals.
 
-use super::Check;
-use crate::report::figures::{self, Capacity};
-use crate::report::numfmt;
-use crate::results::{LoadSummary, Results, RunRecord};
+use crate::report::{figures, numfmt};
+use crate::results::{Estimate, Results, RunRecord, VerdictInput};
 
-pub(super) fn capacity_check(
-    capacity: &Option<Capacity>,
-    at_growth: Option<(&RunRecord, &LoadSummary)>,
-    growth_rps: f64,
-    slo: u64,
-) -> Check {
-    let threshold = format!(">= the growth rate, {} RPS", numfmt::rps(growth_rps));
-    match (capacity, at_growth) {
-        (Some(c), _) => Check {
-            name: "highest rate cached TokenReview held (saturation ramp)".into(),
-            measured: format!(
-                "{} RPS (ramp up to {} RPS{})",
-                numfmt::rps(c.held_rps),
-                numfmt::rps(c.ramp_top_rps),
-                if c.generator_limited {
-                    ", generator-limited"
-                } else {
-                    ""
-                }
-            ),
-            threshold,
-            ok: Some(c.held_rps >= growth_rps),
-        },
-        (None, Some((run, load))) => Check {
-            name: "cached TokenReview held the growth rate (steady run; no saturation ramp)".into(),
-            measured: format!(
-                "achieved {} of {} RPS offered",
-                numfmt::rps(load.achieved_rps),
-                numfmt::rps(run.offered_rps)
-            ),
-            threshold,
-            ok: Some(figures::held(run, load, slo)),
-        },
-        (None, None) => Check {
-            name: "highest rate cached TokenReview held".into(),
-            measured: "n/a (no saturation run and no steady run near the growth rate)".into(),
-            threshold,
-            ok: None,
-        },
+/// A cost in a sentence: the estimate with its interval, or the bound this machine resolved.
+fn short_cost(e: &Estimate) -> String {
+    if e.contains_zero() {
+        format!(
+            "less than {} (below what this machine resolved)",
+            numfmt::signed_us(e.hi.max(0.0))
+        )
+    } else {
+        format!(
+            "{} (95% CI {} to {})",
+            numfmt::signed_us(e.value),
+            numfmt::signed_us(e.lo),
+            numfmt::signed_us(e.hi)
+        )
     }
+}
+
+/// The inputs' names and measured values, for a sentence.
+fn listed(inputs: &[&VerdictInput]) -> String {
+    inputs
+        .iter()
+        .map(|x| format!("{}: {}", x.name, x.measured))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub(super) fn rule(r: &Results) -> String {
+    let s = &r.settings;
+    format!(
+        "Every mode is measured paired with the no-auth floor (mode none) in interleaved rounds at \
+         the expected ({e} RPS) and growth ({g} RPS) rates; each figure carries a 95% interval \
+         (bootstrap over rounds). Keep TokenReview + cache when the p99 latency it adds over the \
+         floor stays within the budget ({b}) at both rates, one gateway core serves at least the \
+         growth rate (from the gateway's CPU per request), the API-call model, checked against \
+         the API server's exact counts, projects a token-cache hit ratio of at least {h} for \
+         {ids} identities at both rates, and the API server did not throttle the cached gateway. \
+         Reconsider mTLS when throttling persisted with the cache or one core cannot serve the \
+         growth rate. When the cost or the hit ratio misses its bar, name the alternative that \
+         met the budget at both rates with the lowest cost. An interval that straddles a bar \
+         decides nothing: the verdict is then inconclusive and says which input to measure \
+         longer. The absolute end-to-end p99 of this machine is shown beside the costs and is \
+         not judged against a fixed threshold.",
+        e = numfmt::rps(s.expected_rps),
+        g = numfmt::rps(s.growth_rps),
+        b = numfmt::latency_us(s.latency_budget_us),
+        h = numfmt::pct(s.hit_ratio_target),
+        ids = s
+            .identities
+            .iter()
+            .map(|n| numfmt::int(*n as f64))
+            .collect::<Vec<_>>()
+            .join(" / "),
+    )
 }
 
 pub(super) fn throttle_text(runs: &[&RunRecord]) -> String {
@@ -65,79 +77,119 @@ pub(super) fn throttle_text(runs: &[&RunRecord]) -> String {
     parts.join("; ")
 }
 
-pub(super) fn reconsider_sentence(
-    results: &Results,
-    capacity: &Option<Capacity>,
-    exceeds: Option<bool>,
-    at_growth: Option<(&RunRecord, &LoadSummary)>,
-    throttled: &[&RunRecord],
+pub(super) fn keep(
+    r: &Results,
+    latency: &[VerdictInput],
+    capacity: &VerdictInput,
+    hit: &VerdictInput,
 ) -> String {
-    let s = &results.settings;
+    let s = &r.settings;
+    let costs: Vec<String> = latency
+        .iter()
+        .zip(super::inputs::rates(r))
+        .filter_map(|(x, (_, rate))| {
+            Some(format!(
+                "{} at {} RPS",
+                short_cost(x.estimate.as_ref()?),
+                numfmt::rps(rate)
+            ))
+        })
+        .collect();
+    let per_core = capacity
+        .estimate
+        .map(|e| format!("one gateway core serves {}", numfmt::estimate_rps(&e)))
+        .unwrap_or_else(|| capacity.measured.clone());
+    let ids = s.identities.iter().copied().max().unwrap_or(0);
+    format!(
+        "Keep TokenReview + cache: it adds {} at p99 over the no-auth floor (budget {}); {per_core}, \
+         above the growth rate of {} RPS; the API-call model, which matched the API server's \
+         counts, projects a token-cache hit ratio of at least {} with up to {} identities; and \
+         the API server never throttled it.",
+        costs.join(" and "),
+        numfmt::latency_us(s.latency_budget_us),
+        numfmt::rps(s.growth_rps),
+        hit.estimate
+            .map(|e| numfmt::pct(e.value))
+            .unwrap_or_else(|| "n/a".into()),
+        numfmt::int(ids as f64),
+    )
+}
+
+pub(super) fn reconsider(
+    r: &Results,
+    throttling: &VerdictInput,
+    capacity: &VerdictInput,
+) -> String {
     let mut why = Vec::new();
-    match (capacity, at_growth) {
-        (Some(c), _) if c.held_rps < s.growth_rps || c.held_rps < s.expected_rps => {
-            let rate = if c.held_rps < s.expected_rps {
-                ("expected", s.expected_rps)
-            } else {
-                ("growth", s.growth_rps)
-            };
-            why.push(format!(
-                "cached TokenReview held {} RPS, below the {} rate of {} RPS",
-                numfmt::rps(c.held_rps),
-                rate.0,
-                numfmt::rps(rate.1)
-            ));
-        }
-        (None, Some((run, load))) if exceeds == Some(true) => why.push(format!(
-            "at the growth rate cached TokenReview achieved {} of {} RPS with p99 {} (SLO {}) \
-             and {} errors",
-            numfmt::rps(load.achieved_rps),
-            numfmt::rps(run.offered_rps),
-            numfmt::latency_us(load.latency_us.p99),
-            numfmt::latency_us(s.slo_p99_us),
-            numfmt::pct(figures::error_ratio(load))
-        )),
-        _ => {}
-    }
-    if !throttled.is_empty() {
+    if throttling.ok == Some(false) {
         why.push(format!(
             "the API server throttled the gateway even with the cache ({})",
-            throttle_text(throttled)
+            throttling.measured
         ));
     }
-    let mtls = match figures::capacity(results, "mtls", s.slo_p99_us) {
-        Some(c) => format!(
-            " In the same ramp mTLS held {} RPS.",
-            numfmt::rps(c.held_rps)
+    if capacity.ok == Some(false) {
+        why.push(format!(
+            "one gateway core serves only {} with cached TokenReview, below the growth rate of {} \
+             RPS",
+            capacity
+                .estimate
+                .map(|e| numfmt::estimate_rps(&e))
+                .unwrap_or_else(|| capacity.measured.clone()),
+            numfmt::rps(r.settings.growth_rps)
+        ));
+    }
+    let mtls = match figures::cpu_per_request(r, "mtls")
+        .and_then(|(_, cpu)| figures::capacity_per_core(&cpu))
+    {
+        Some(e) => format!(
+            " In the same rounds one core serves {} with mTLS (on kept-alive connections).",
+            numfmt::estimate_rps(&e)
         ),
-        None => " mTLS capacity was not measured in this run.".into(),
+        None => " mTLS was not measured in the same rounds.".into(),
     };
     format!("Reconsider mTLS: {}.{mtls}", why.join(", and "))
 }
 
-pub(super) fn keep_sentence(
-    results: &Results,
-    capacity: &Option<Capacity>,
-    min_hit: f64,
-    at_expected: Option<(&RunRecord, &LoadSummary)>,
-    at_growth: Option<(&RunRecord, &LoadSummary)>,
+pub(super) fn alternative(
+    mode: &str,
+    tradeoff: &str,
+    missed: &[&VerdictInput],
+    alt: &[VerdictInput],
 ) -> String {
-    let s = &results.settings;
-    let p = |r: Option<(&RunRecord, &LoadSummary)>| {
-        numfmt::opt(r.map(|(_, l)| l.latency_us.p99), numfmt::latency_us)
-    };
-    let held = match capacity {
-        Some(c) => format!(" It held up to {} RPS.", numfmt::rps(c.held_rps)),
-        None => String::new(),
-    };
+    let costs: Vec<String> = alt
+        .iter()
+        .filter_map(|x| x.estimate.as_ref().map(short_cost))
+        .collect();
     format!(
-        "Keep TokenReview + cache: at {} and {} RPS p99 was {} and {} (SLO {}), the token-cache \
-         hit ratio was at least {} and the API server never throttled the gateway.{held}",
-        numfmt::rps(s.expected_rps),
-        numfmt::rps(s.growth_rps),
-        p(at_expected),
-        p(at_growth),
-        numfmt::latency_us(s.slo_p99_us),
-        numfmt::pct(min_hit),
+        "Use {mode} rather than TokenReview + cache: the cached gateway missed the bar ({}), \
+         while {mode} adds {} at p99 over the floor at the verdict rates. Trade-off: {tradeoff}.",
+        listed(missed),
+        costs.join(" and "),
+    )
+}
+
+pub(super) fn missed_without_alternative(missed: &[&VerdictInput]) -> String {
+    format!(
+        "No clear verdict: TokenReview + cache missed the bar ({}) and no alternative mode met \
+         the latency budget at both rates; look at the paired comparison before deciding.",
+        listed(missed)
+    )
+}
+
+pub(super) fn unresolved(inputs: &[&VerdictInput]) -> String {
+    format!(
+        "No verdict yet: TokenReview + cache missed no bar, but these inputs were not measured or \
+         their intervals straddle the bar ({}); measure them longer (more rounds, --profile \
+         standard) before deciding.",
+        listed(inputs)
+    )
+}
+
+pub(super) fn failure_differs(inputs: &[&VerdictInput]) -> String {
+    format!(
+        "No verdict: TokenReview + cache met the cost, capacity and API-call bars, but its \
+         failure behaviour differs from the design note ({}); look at the resilience section \
+         before deciding.",
+        listed(inputs)
     )
 }
