@@ -39,8 +39,11 @@ pub struct ProfileSpec {
     pub saturation_start_rps: f64,
     pub saturation_step_factor: f64,
     pub saturation_max_rps: f64,
-    /// Rounds of a paired steady comparison (each gives every mode one slot).
+    /// Fewest rounds of a paired steady comparison (each gives every mode one slot).
     pub paired_rounds: usize,
+    /// Time each mode is measured in a paired comparison: at high rates slots are short and
+    /// rounds many, so a burst of machine noise lands in many modes' slots rather than in a few.
+    pub paired_mode_secs: f64,
     /// A slot lasts long enough for this many requests, and at least `paired_min_slot_secs`.
     pub paired_slot_samples: f64,
     pub paired_min_slot_secs: f64,
@@ -71,8 +74,9 @@ impl ProfileSpec {
                 saturation_step_factor: 2.0,
                 saturation_max_rps: 32000.0,
                 paired_rounds: 10,
+                paired_mode_secs: 10.0,
                 paired_slot_samples: 100.0,
-                paired_min_slot_secs: 0.5,
+                paired_min_slot_secs: 0.1,
                 churn_level_secs: 2.0,
                 churn_levels: vec![0.0, 0.02, 0.05, 0.1],
                 identities: 10,
@@ -92,8 +96,9 @@ impl ProfileSpec {
                 saturation_step_factor: 1.5,
                 saturation_max_rps: 32000.0,
                 paired_rounds: 20,
+                paired_mode_secs: 40.0,
                 paired_slot_samples: 200.0,
-                paired_min_slot_secs: 1.0,
+                paired_min_slot_secs: 0.2,
                 churn_level_secs: 8.0,
                 churn_levels: vec![0.0, 0.01, 0.02, 0.05, 0.1, 0.2],
                 identities: 50,
@@ -113,8 +118,9 @@ impl ProfileSpec {
                 saturation_step_factor: 1.5,
                 saturation_max_rps: 32000.0,
                 paired_rounds: 30,
+                paired_mode_secs: 150.0,
                 paired_slot_samples: 500.0,
-                paired_min_slot_secs: 5.0,
+                paired_min_slot_secs: 1.0,
                 churn_level_secs: 60.0,
                 churn_levels: vec![0.0, 0.01, 0.02, 0.05, 0.1, 0.2],
                 identities: 100,
@@ -134,6 +140,7 @@ impl ProfileSpec {
                 saturation_step_factor: 2.0,
                 saturation_max_rps: 200.0,
                 paired_rounds: 3,
+                paired_mode_secs: 0.6,
                 paired_slot_samples: 20.0,
                 paired_min_slot_secs: 0.2,
                 churn_level_secs: 1.0,
@@ -154,6 +161,7 @@ impl ProfileSpec {
         self.saturation_step_secs *= factor;
         self.churn_level_secs *= factor;
         self.paired_min_slot_secs *= factor;
+        self.paired_mode_secs *= factor;
         self.paired_slot_samples *= factor;
         self.handshake_secs *= factor;
     }
@@ -178,6 +186,13 @@ impl ProfileSpec {
     /// A paired slot's length at `rate`: enough samples, and not shorter than the minimum.
     pub fn paired_slot_secs(&self, rate: f64) -> f64 {
         (self.paired_slot_samples / rate.max(1e-3)).max(self.paired_min_slot_secs)
+    }
+
+    /// Rounds of a paired comparison at `rate`: `paired_mode_secs` of slots per mode, and at
+    /// least `paired_rounds`.
+    pub fn paired_rounds_at(&self, rate: f64) -> usize {
+        let rounds = (self.paired_mode_secs / self.paired_slot_secs(rate)).round() as usize;
+        rounds.max(self.paired_rounds)
     }
 
     /// A real-time duration as it runs under this profile.
@@ -228,7 +243,11 @@ mod tests {
         assert_eq!(spec.saturation_step_secs_at(1000.0), 2.0);
         assert_eq!(spec.saturation_step_secs_at(32000.0), 0.25);
         assert_eq!(spec.paired_slot_secs(100.0), 1.0);
-        assert_eq!(spec.paired_slot_secs(1000.0), 0.5);
+        assert_eq!(spec.paired_slot_secs(1000.0), 0.1);
+        // 10 s per mode at either rate: 10 rounds of 1 s at 100 RPS, 100 of 0.1 s at 1,000.
+        assert_eq!(spec.paired_rounds_at(100.0), 10);
+        assert_eq!(spec.paired_rounds_at(1000.0), 100);
+        assert_eq!(spec.paired_rounds_at(1e9), 100);
         let args = spec.gateway_ttl_args();
         let at = args.iter().position(|a| a == "--token-cache-ttl").unwrap();
         assert_eq!(args[at + 1], "5000ms");

@@ -43,15 +43,15 @@ pub fn rate_label(rate: f64) -> String {
 /// Every mode at once, interleaved in rounds at one rate: one record per mode comes out.
 pub fn paired_steady(spec: &ProfileSpec, modes: &[AuthMode], rate: f64) -> RunPlan {
     let slot = spec.paired_slot_secs(rate);
+    let rounds = spec.paired_rounds_at(rate);
     // A warm-up of half a slot per mode before the rounds.
-    let secs = slot * modes.len() as f64 * (spec.paired_rounds as f64 + 0.5);
+    let secs = slot * modes.len() as f64 * (rounds as f64 + 0.5);
     let id = format!("steady/{}", rate_label(rate));
     let mut run = base(Scenario::Steady, modes.to_vec(), id, rate, secs, spec);
     run.load.scenario = Scenario::Paired;
-    run.load.rounds = spec.paired_rounds;
+    run.load.rounds = rounds;
     run.load.slot_secs = slot;
-    run.params
-        .insert("rounds".into(), json!(spec.paired_rounds));
+    run.params.insert("rounds".into(), json!(rounds));
     run.params.insert("slot_secs".into(), json!(slot));
     run
 }

@@ -111,6 +111,18 @@ pub fn cpu_per_request(results: &Results, mode: &str) -> Option<(f64, Estimate)>
         .max_by(|a, b| a.0.total_cmp(&b.0))
 }
 
+/// `mode`'s gateway CPU per request at the highest saturation step it carried (achieved >= 95%
+/// of offered): per-request overheads that a low rate inflates are amortized there. One step,
+/// so no interval. Returns (step rate, µs).
+pub fn ramp_cpu_per_request(results: &Results, mode: &str) -> Option<(f64, f64)> {
+    runs_of(results, Scenario::Saturation, mode)
+        .flat_map(|(_, load)| load.steps.iter())
+        .filter(|s| s.achieved_rps >= s.offered_rps * HELD_ACHIEVED_SHARE)
+        .filter_map(|s| Some((s.offered_rps, s.gateway_cpu_us_per_request?)))
+        .filter(|(_, cpu)| *cpu > 0.0)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
 /// Requests per second one core of this machine serves in `mode`: 1 s over its CPU per request,
 /// the interval inverted with it.
 pub fn capacity_per_core(cpu_us: &Estimate) -> Option<Estimate> {

@@ -18,6 +18,8 @@ pub struct Projection {
     pub identities: u64,
     pub api_calls_per_sec: f64,
     pub cores: Option<Estimate>,
+    /// Cores from the CPU per request at the highest saturation step carried (no interval).
+    pub cores_at_load: Option<f64>,
 }
 
 /// Every mode with a CPU measurement, at every note rate and identity count.
@@ -27,6 +29,7 @@ pub fn projections(r: &Results) -> Vec<Projection> {
     for mode in figures::modes(r) {
         let apis = mode_apis(&mode, s.token_ttl_secs_real, s.sar_ttl_secs_real);
         let cpu = figures::cpu_per_request(r, &mode).map(|(_, e)| e);
+        let ramp_cpu = figures::ramp_cpu_per_request(r, &mode).map(|(_, us)| us);
         if apis.is_empty() && cpu.is_none() {
             continue;
         }
@@ -43,6 +46,7 @@ pub fn projections(r: &Results) -> Vec<Projection> {
                     identities,
                     api_calls_per_sec: apis.iter().map(|(_, api)| calls_per_sec(*api, &w)).sum(),
                     cores: cpu.map(|c| c.scaled(rps / 1e6)),
+                    cores_at_load: ramp_cpu.map(|us| us * rps / 1e6),
                 });
             }
         }
@@ -58,7 +62,7 @@ fn cores_text(e: &Estimate) -> String {
 /// the client-side budget a gateway is usually given (client-go's default QPS 50 is the bar).
 fn first_limit(p: &Projection) -> String {
     const CLIENT_QPS: f64 = 50.0;
-    let cpu = p.cores.map(|c| c.value).unwrap_or(0.0);
+    let cpu = p.cores_at_load.or(p.cores.map(|c| c.value)).unwrap_or(0.0);
     let api = p.api_calls_per_sec / CLIENT_QPS;
     if cpu < 0.5 && api < 0.5 {
         "nothing near its limit".into()
@@ -91,6 +95,7 @@ pub fn render(r: &Results) -> String {
             numfmt::rps(last.rps),
             calls.join(" / "),
             esc(&numfmt::opt(last.cores.as_ref(), cores_text)),
+            numfmt::opt(last.cores_at_load, |c| format!("{c:.3}")),
             esc(&first_limit(last)),
         ]);
     }
@@ -127,7 +132,10 @@ pub fn render(r: &Results) -> String {
         "<p>Projected, not measured: API calls per second follow the API-call model with \
          real-time TTLs (token {}, SubjectAccessReview {}; each known identity costs one call \
          per TTL per API, no churn), and gateway cores are the rate times the CPU per request \
-         measured in the paired rounds (with its interval). Latency cost is not projected: \
+         measured in the paired rounds (with its interval; at the paired rates a request also \
+         carries wake-up and timer overhead, so this is the pessimistic figure) and, beside it, \
+         the CPU per request at the highest saturation step the mode carried (one step, no \
+         interval; the first-limit column uses it when present). Latency cost is not projected: \
          measured p99 costs over the floor were {}. Per-core figures assume one gateway process \
          scales to a core; TLS handshakes of new connections (handshake scenario) come on top \
          for mTLS.</p>{}",
@@ -140,7 +148,8 @@ pub fn render(r: &Results) -> String {
                 "mode",
                 "RPS",
                 &calls_header,
-                "gateway cores (95% CI)",
+                "gateway cores, paired CPU (95% CI)",
+                "gateway cores, CPU at the ramp's top step",
                 "limits first (largest identity count)",
             ],
             &rows

@@ -522,3 +522,31 @@ fn a_generator_limited_ramp_is_a_lower_bound_that_decides_nothing_below_growth()
         gatebench::report::Branch::ReconsiderMtls
     );
 }
+
+#[test]
+fn projections_follow_the_model_and_the_measured_cpu() {
+    use gatebench::report::projection::projections;
+    let r = keep_baseline();
+    let all = projections(&r);
+    let at = |mode: &str, rps: f64, ids: u64| {
+        all.iter()
+            .find(|p| p.mode == mode && p.rps == rps && p.identities == ids)
+            .unwrap_or_else(|| panic!("no projection {mode} {rps} {ids}"))
+    };
+    // cached at 10,000 RPS from 1,000 identities: one TokenReview and one SAR per identity per
+    // 300 s; 20 µs (+-10%) of CPU per request is 0.2 cores (0.18 to 0.22).
+    let p = at("cached", 10_000.0, 1_000);
+    assert!(
+        (p.api_calls_per_sec - 2.0 * 1_000.0 / 300.0).abs() < 1e-9,
+        "{p:?}"
+    );
+    let cores = p.cores.unwrap();
+    assert!((cores.value - 0.2).abs() < 1e-9 && (cores.lo - 0.18).abs() < 1e-9);
+    // Uncached: two calls per request, whatever the identity count.
+    assert_eq!(at("tokenreview", 1_000.0, 10).api_calls_per_sec, 2_000.0);
+    // mtls makes no TokenReview, only the cached SAR.
+    let m = at("mtls", 100.0, 100);
+    assert!((m.api_calls_per_sec - 100.0 / 300.0).abs() < 1e-9, "{m:?}");
+    let html = render_html(&r);
+    assert!(html.contains("3. Projections to 100, 1,000 and 10,000 RPS"));
+}
