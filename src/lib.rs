@@ -7,6 +7,7 @@ pub mod apiserver;
 pub mod counters;
 pub mod decide;
 pub mod duration;
+pub mod fsutil;
 pub mod gateway;
 pub mod kind;
 pub mod kubeapiserver;

@@ -207,12 +207,13 @@ pub fn write_crl_valid_for(
         key_identifier_method: KeyIdMethod::Sha256,
     };
     let crl = params.signed_by(&issuer)?;
-    let tmp = out.with_extension("tmp");
-    write(tmp.clone(), &crl.pem()?)?;
-    std::fs::rename(&tmp, out).map_err(|source| Error::Io {
-        path: out.to_path_buf(),
-        source,
-    })
+    // A gateway may be re-reading the CRL right now: it must see the old one or the new one.
+    crate::fsutil::write_atomic(out, crl.pem()?.as_bytes(), crate::fsutil::PUBLIC).map_err(
+        |source| Error::Io {
+            path: out.to_path_buf(),
+            source,
+        },
+    )
 }
 
 #[cfg(test)]

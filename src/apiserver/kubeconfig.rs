@@ -37,27 +37,9 @@ pub fn parse(yaml: &str) -> Result<Kubeconfig> {
 /// Writes `yaml` to `path` through a temp file in the same directory and a rename, so readers never
 /// see a partial file. Mode 0600: it holds an admin token.
 pub fn write_atomic(yaml: &str, path: &Path) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("kubeconfig");
-    let temp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.write_all(yaml.as_bytes())?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&temp, path)?;
-    Ok(())
+    Ok(crate::fsutil::write_atomic(
+        path,
+        yaml.as_bytes(),
+        crate::fsutil::PRIVATE,
+    )?)
 }

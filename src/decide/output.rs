@@ -54,13 +54,10 @@ impl Dirs {
 
 /// Writes through a temporary file and a rename, so readers never see half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let io = |source| Error::Io {
+    crate::fsutil::write_atomic(path, bytes, crate::fsutil::PUBLIC).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
-    };
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    })
 }
 
 pub fn write_results(dirs: &Dirs, results: &Results) -> Result<PathBuf> {
@@ -98,6 +95,5 @@ mod tests {
         let back: Results = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
         assert_eq!(back, results);
         assert!(std::fs::read_to_string(html).unwrap().contains("<html"));
-        assert!(!dirs.root.join("results.tmp").exists());
     }
 }

@@ -207,12 +207,7 @@ impl Managed {
     /// SIGTERM (graceful), then SIGKILL if still alive after `grace`.
     pub async fn stop(mut self, grace: Duration) {
         if let Some(pid) = self.child.id() {
-            // std offers no SIGTERM and the library forbids unsafe, so ask kill(1).
-            let _ = tokio::process::Command::new("kill")
-                .arg("-TERM")
-                .arg(pid.to_string())
-                .status()
-                .await;
+            crate::fsutil::terminate(pid);
             if tokio::time::timeout(grace, self.child.wait()).await.is_ok() {
                 return;
             }

@@ -321,15 +321,6 @@ fn write_results(logs: &str, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 /// A kubeconfig holds cluster-admin credentials: owner-only permissions.
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    Ok(())
+    crate::fsutil::write_atomic(path, text.as_bytes(), crate::fsutil::PRIVATE)
+        .with_context(|| format!("writing {}", path.display()))
 }

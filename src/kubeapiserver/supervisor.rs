@@ -221,7 +221,7 @@ impl ControlPlane {
             ));
         };
         if !self.frozen {
-            signal(pid, "STOP").await?;
+            signal(pid, nix::sys::signal::Signal::SIGSTOP).await?;
             self.frozen = true;
         }
         Ok(())
@@ -241,7 +241,7 @@ impl ControlPlane {
     pub async fn recover(&mut self) -> Result<()> {
         if self.frozen {
             if let Some(pid) = self.apiserver.as_ref().and_then(Child::id) {
-                signal(pid, "CONT").await?;
+                signal(pid, nix::sys::signal::Signal::SIGCONT).await?;
             }
             self.frozen = false;
             return Ok(());
@@ -259,7 +259,7 @@ impl ControlPlane {
         if self.frozen
             && let Some(pid) = self.apiserver.as_ref().and_then(Child::id)
         {
-            let _ = signal(pid, "CONT").await;
+            let _ = signal(pid, nix::sys::signal::Signal::SIGCONT).await;
         }
         if let Some(child) = self.apiserver.take() {
             terminate(child).await;
@@ -283,7 +283,7 @@ impl Drop for ControlPlane {
 
 async fn terminate(mut child: Child) {
     if let Some(pid) = child.id() {
-        let _ = signal(pid, "TERM").await;
+        let _ = signal(pid, nix::sys::signal::Signal::SIGTERM).await;
         if tokio::time::timeout(STOP_GRACE, child.wait()).await.is_ok() {
             return;
         }
@@ -291,24 +291,16 @@ async fn terminate(mut child: Child) {
     let _ = child.kill().await;
 }
 
-/// Sends a signal with kill(1), as the rest of gatebench does (no unsafe libc calls here).
-async fn signal(pid: u32, name: &str) -> Result<()> {
-    let status = Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
-        .status()
-        .await
-        .map_err(|e| Error::Signal {
+/// Sends `sig` to kube-apiserver's process.
+async fn signal(pid: u32, sig: nix::sys::signal::Signal) -> Result<()> {
+    if crate::fsutil::send(pid, sig) {
+        Ok(())
+    } else {
+        Err(Error::Signal {
             name: "kube-apiserver",
-            reason: e.to_string(),
-        })?;
-    if !status.success() {
-        return Err(Error::Signal {
-            name: "kube-apiserver",
-            reason: format!("kill -{name} {pid}: {status}"),
-        });
+            reason: format!("{sig} to pid {pid}: no such process"),
+        })
     }
-    Ok(())
 }
 
 fn spawn(name: &'static str, program: &Path, args: &[String], log: &Path) -> Result<Child> {

@@ -91,10 +91,10 @@ pub fn write(
             .with_context(|| format!("writing {}", path.display()))?;
         summary.histogram_log = Some(path.display().to_string());
     }
-    let tmp = summary_out.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(summary)?)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, summary_out)
-        .with_context(|| format!("renaming to {}", summary_out.display()))?;
-    Ok(())
+    crate::fsutil::write_atomic(
+        summary_out,
+        &serde_json::to_vec_pretty(summary)?,
+        crate::fsutil::PUBLIC,
+    )
+    .with_context(|| format!("writing {}", summary_out.display()))
 }

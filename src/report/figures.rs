@@ -140,6 +140,51 @@ pub fn p99_cost<'a>(c: &'a Comparison, mode: &str) -> Option<&'a Estimate> {
         .and_then(|m: &ModeComparison| m.cost_us.as_ref()?.p99.as_ref())
 }
 
+/// Fewest paired rounds a round-paired cost is computed from (with 6 the interval is the range
+/// of the differences, 97% coverage).
+const MIN_PAIRED_ROUNDS: usize = 6;
+
+/// The p99 cost of `mode` in a typical round: the median over rounds of (its slot's p99 minus
+/// the floor's slot p99 of the same round), with a distribution-free 95% interval from order
+/// statistics (the sign-test interval for a median). Adjacent slots share the machine's state,
+/// and a burst of noise that lands in one mode's slot moves one difference, not the median; the
+/// pooled-p99 cost instead depends on which modes' slots the bursts happened to hit.
+pub fn round_p99_cost(c: &Comparison, mode: &str) -> Option<Estimate> {
+    let floor: std::collections::BTreeMap<u64, u64> = c
+        .slots
+        .iter()
+        .filter(|s| s.mode == c.floor && s.requests > 0)
+        .map(|s| (s.round, s.p99_us))
+        .collect();
+    let mut diffs: Vec<f64> = c
+        .slots
+        .iter()
+        .filter(|s| s.mode == mode && s.requests > 0)
+        .filter_map(|s| Some(s.p99_us as f64 - *floor.get(&s.round)? as f64))
+        .collect();
+    let n = diffs.len();
+    if n < MIN_PAIRED_ROUNDS || mode == c.floor {
+        return None;
+    }
+    diffs.sort_by(f64::total_cmp);
+    // Order statistics k and n-1-k bound the median with ~95% coverage (normal approximation
+    // to Binomial(n, 1/2), rounded outward).
+    let k = ((n as f64 - 1.96 * (n as f64).sqrt()) / 2.0)
+        .floor()
+        .max(0.0) as usize;
+    let median = if n % 2 == 1 {
+        diffs[n / 2]
+    } else {
+        (diffs[n / 2 - 1] + diffs[n / 2]) / 2.0
+    };
+    Some(Estimate {
+        value: median,
+        lo: diffs[k],
+        hi: diffs[n - 1 - k],
+        n: n as u64,
+    })
+}
+
 /// Requests the generator sent (histogram count, or the status counts when no histogram).
 pub fn requests(load: &LoadSummary) -> u64 {
     if load.latency_us.count > 0 {
@@ -407,6 +452,38 @@ mod tests {
         load.max_held_rps = Some(350.0);
         let r = results(vec![run("cached", Scenario::Saturation, 100.0, load)], 1.0);
         assert_eq!(capacity(&r, "cached", 2_000).unwrap().held_rps, 350.0);
+    }
+
+    #[test]
+    fn round_paired_cost_is_the_median_difference_and_ignores_one_noisy_round() {
+        use crate::results::SlotFigures;
+        let slot = |round, mode: &str, p99_us| SlotFigures {
+            round,
+            mode: mode.into(),
+            requests: 100,
+            p50_us: 100,
+            p99_us,
+            gateway_cpu_us_per_request: None,
+        };
+        let mut c = Comparison {
+            floor: "none".into(),
+            ..Default::default()
+        };
+        // Ten rounds: cached 50 µs above the floor, except one round whose cached slot caught
+        // a 9 ms stall.
+        for round in 0..10 {
+            let floor = 500 + round * 40;
+            c.slots.push(slot(round, "none", floor));
+            let extra = if round == 3 { 9_000 } else { 50 };
+            c.slots.push(slot(round, "cached", floor + extra));
+        }
+        let e = round_p99_cost(&c, "cached").unwrap();
+        assert_eq!((e.value, e.n), (50.0, 10));
+        // k = floor((10 - 1.96 * 3.16) / 2) = 1: the second-lowest and second-highest.
+        assert_eq!((e.lo, e.hi), (50.0, 50.0));
+        assert!(round_p99_cost(&c, "none").is_none());
+        c.slots.retain(|s| s.round < 5);
+        assert!(round_p99_cost(&c, "cached").is_none(), "too few rounds");
     }
 
     #[test]

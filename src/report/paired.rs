@@ -32,6 +32,11 @@ fn cost_rows(c: &Comparison) -> Vec<Vec<String>> {
                 } else {
                     esc(&opt_cost(cost.and_then(|q| q.p99.as_ref())))
                 },
+                if m.mode == c.floor {
+                    "the floor".into()
+                } else {
+                    esc(&opt_cost(figures::round_p99_cost(c, &m.mode).as_ref()))
+                },
                 esc(&numfmt::opt(m.latency_us.p99.as_ref(), numfmt::estimate_us)),
                 esc(&numfmt::opt(
                     m.cpu_us_per_request.as_ref(),
@@ -127,7 +132,8 @@ pub fn render(results: &Results) -> String {
             &[
                 "mode",
                 "p50 cost over the floor",
-                "p99 cost over the floor",
+                "p99 cost over the floor, pooled",
+                "p99 cost in a typical round (the verdict's)",
                 "p99 end to end",
                 "gateway CPU per request",
                 "requests per second per core",
@@ -174,7 +180,10 @@ pub fn render(results: &Results) -> String {
          between them in short slots, round after round, so every mode met the same machine \
          state. A cost is the mode's latency minus the floor's in the same rounds; its 95% \
          interval comes from resampling whole rounds. Where it contains zero the cost is below \
-         what this machine resolved, and the upper end is the bound. The spread table shows \
+         what this machine resolved, and the upper end is the bound. The verdict reads the p99 \
+         cost in a typical round: the median over rounds of the mode's slot p99 minus the \
+         floor's slot p99 of the same round, with a sign-test interval; a burst of machine noise \
+         moves one round's difference, not the median. The spread table shows \
          what single slots (one short run each) would have said.</p>{out}"
     )
 }

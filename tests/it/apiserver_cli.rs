@@ -43,13 +43,7 @@ fn spawn(extra: &[&str]) -> Server {
 
 fn terminate(mut server: Server) -> std::process::ExitStatus {
     let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(gatebench::fsutil::terminate(server.child.id()), "pid {pid}");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Some(status) = server.child.try_wait().unwrap() {

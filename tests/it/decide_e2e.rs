@@ -5,7 +5,6 @@ use crate::decide_support;
 
 use decide_support::*;
 use gatebench::results::RunOutcome;
-use std::process::Command;
 use std::time::Duration;
 
 #[test]
@@ -139,11 +138,8 @@ fn ctrl_c_stops_children_and_writes_partial_results() {
     });
     let pid = child.id().to_string();
     assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
+        gatebench::fsutil::send(child.id(), nix::sys::signal::Signal::SIGINT),
+        "pid {pid}"
     );
     let status = wait_with_deadline(&mut child, Duration::from_secs(30), "interrupted decide");
     assert!(

@@ -100,11 +100,7 @@ async fn tokens_never_leak() {
         .await
         .unwrap();
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(gatebench::fsutil::terminate(child.id()));
     let exited = wait_until(Duration::from_secs(15), || {
         let done = child.try_wait().unwrap().is_some();
         async move { done }

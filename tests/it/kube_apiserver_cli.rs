@@ -142,12 +142,7 @@ async fn outages_recover_on_the_same_url_and_sigterm_leaves_no_process() {
         processes.len() >= 2,
         "etcd and kube-apiserver expected, found {processes:?}"
     );
-    let status = tokio::process::Command::new("kill")
-        .args(["-TERM", &supervisor.to_string()])
-        .status()
-        .await
-        .unwrap();
-    assert!(status.success());
+    assert!(gatebench::fsutil::terminate(supervisor));
     let exit = tokio::time::timeout(Duration::from_secs(60), child.wait())
         .await
         .unwrap()

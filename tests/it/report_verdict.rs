@@ -28,8 +28,9 @@ fn input<'a>(
 /// Removes the alternatives so a missed bar cannot be answered by another mode.
 fn without_alternatives(results: &mut Results) {
     for c in &mut results.comparisons {
-        c.modes
-            .retain(|m| !matches!(m.mode.as_str(), "jwks" | "mtls" | "hybrid"));
+        let alternative = |m: &str| matches!(m, "jwks" | "mtls" | "hybrid");
+        c.modes.retain(|m| !alternative(&m.mode));
+        c.slots.retain(|s| !alternative(&s.mode));
     }
 }
 

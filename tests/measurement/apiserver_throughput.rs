@@ -146,9 +146,7 @@ async fn tokenreviews_per_second() {
         if plain_http { "HTTP/1.1" } else { "HTTPS/1.1" },
         failed.load(Ordering::Relaxed)
     );
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
+    gatebench::fsutil::terminate(child.id());
     let _ = child.wait();
     assert_eq!(failed.load(Ordering::Relaxed), 0);
 }

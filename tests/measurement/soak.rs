@@ -267,9 +267,7 @@ async fn soak_cached_gateway_holds_memory_fds_and_every_request() {
     for h in hostiles {
         h.abort();
     }
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
+    gatebench::fsutil::terminate(pid);
     let _ = child.wait();
 
     let per_min = 60.min(series.len() / 3).max(1);

@@ -381,20 +381,36 @@ pub fn comparison(rate: f64, costs: &[ModeCost]) -> Comparison {
         modes,
         model_checks,
         generator: GeneratorLimit::default(),
-        slots: (0..10)
-            .flat_map(|round| {
-                [("none", 900), ("cached", 940)].map(|(mode, p99)| SlotFigures {
-                    round,
-                    mode: mode.into(),
-                    requests: rate as u64,
-                    p50_us: 300,
-                    p99_us: p99 + round * 30,
-                    gateway_cpu_us_per_request: None,
-                })
-            })
-            .collect(),
+        slots: slots(costs, rate),
         notes: Vec::new(),
     }
+}
+
+/// The floor's slot p99 in round `round` of the fixtures.
+fn floor_p99(round: u64) -> f64 {
+    900.0 + round as f64 * 30.0
+}
+
+/// Ten rounds of slots: the floor, and each mode `p99` above it with differences of 0.5, 0.75,
+/// 1, 1.25 and 1.5 times its cost (two rounds each), so the round-paired estimate is the cost
+/// with an interval of +-50%, like the pooled one.
+fn slots(costs: &[ModeCost], rate: f64) -> Vec<SlotFigures> {
+    let slot = |round, mode: &str, p99: f64| SlotFigures {
+        round,
+        mode: mode.into(),
+        requests: (rate / 10.0).max(1.0) as u64,
+        p50_us: 300,
+        p99_us: p99.max(0.0).round() as u64,
+        gateway_cpu_us_per_request: None,
+    };
+    let mut out: Vec<SlotFigures> = (0..10).map(|r| slot(r, "none", floor_p99(r))).collect();
+    for &(mode, _, p99, _) in costs {
+        for r in 0..10u64 {
+            let factor = 0.5 + 0.25 * (r % 5) as f64;
+            out.push(slot(r, mode, floor_p99(r) + p99 * factor));
+        }
+    }
+    out
 }
 
 /// The comparison at `rate` of a results file, for nudging a figure onto a threshold.
@@ -419,6 +435,21 @@ pub fn set_p99_cost(results: &mut Results, rate: f64, mode: &str, lo: f64, value
         hi,
         n: 10,
     });
+    // The round-paired estimate (what the verdict reads): sorted differences whose second
+    // lowest is `lo`, second highest `hi` and median `value`.
+    let diffs = [lo, lo, value, value, value, value, value, value, hi, hi];
+    let c = comparison_mut(results, rate);
+    c.slots.retain(|s| s.mode != mode);
+    for (round, d) in diffs.into_iter().enumerate() {
+        c.slots.push(SlotFigures {
+            round: round as u64,
+            mode: mode.into(),
+            requests: 100,
+            p50_us: 300,
+            p99_us: (floor_p99(round as u64) + d).max(0.0).round() as u64,
+            gateway_cpu_us_per_request: None,
+        });
+    }
 }
 
 /// The run with this id, for nudging a value onto a threshold.

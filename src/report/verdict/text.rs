@@ -35,8 +35,10 @@ pub(super) fn rule(r: &Results) -> String {
     format!(
         "Every mode is measured paired with the no-auth floor (mode none) in interleaved rounds at \
          the expected ({e} RPS) and growth ({g} RPS) rates; each figure carries a 95% interval \
-         (bootstrap over rounds). Keep TokenReview + cache when the p99 latency it adds over the \
-         floor stays within the budget ({b}) at both rates, one gateway core serves at least the \
+         (bootstrap over rounds; for the p99 cost in a typical round, the median of the \
+         per-round differences with its sign-test interval). Keep TokenReview + cache when the \
+         p99 latency it adds over the floor in a typical round stays within the budget ({b}) at \
+         both rates, one gateway core serves at least the \
          growth rate (from the gateway's CPU per request), the API-call model, checked against \
          the API server's exact counts, projects a token-cache hit ratio of at least {h} for \
          {ids} identities at both rates, and the API server did not throttle the cached gateway. \
