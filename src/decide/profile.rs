@@ -75,7 +75,7 @@ impl ProfileSpec {
                 saturation_max_rps: 32000.0,
                 paired_rounds: 10,
                 paired_mode_secs: 8.0,
-                paired_slot_samples: 100.0,
+                paired_slot_samples: 50.0,
                 paired_min_slot_secs: 0.1,
                 churn_level_secs: 2.0,
                 churn_levels: vec![0.0, 0.02, 0.05, 0.1],
@@ -242,10 +242,10 @@ mod tests {
         // Every step long enough for 2,000 samples (a p99 of 20 slowest requests).
         assert_eq!(spec.saturation_step_secs_at(1000.0), 2.0);
         assert_eq!(spec.saturation_step_secs_at(32000.0), 0.25);
-        assert_eq!(spec.paired_slot_secs(100.0), 1.0);
+        assert_eq!(spec.paired_slot_secs(100.0), 0.5);
         assert_eq!(spec.paired_slot_secs(1000.0), 0.1);
-        // 8 s per mode, at least 10 rounds: 10 rounds of 1 s at 100 RPS, 80 of 0.1 s at 1,000.
-        assert_eq!(spec.paired_rounds_at(100.0), 10);
+        // 8 s per mode, at least 10 rounds: 16 rounds of 0.5 s at 100 RPS, 80 of 0.1 s at 1,000.
+        assert_eq!(spec.paired_rounds_at(100.0), 16);
         assert_eq!(spec.paired_rounds_at(1000.0), 80);
         assert_eq!(spec.paired_rounds_at(1e9), 80);
         let args = spec.gateway_ttl_args();
