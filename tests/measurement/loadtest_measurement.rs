@@ -182,12 +182,19 @@ async fn p50_matches_what_the_server_held() {
             "p50 {} us for {held_us} us held by the server (send delay p99 {} us)",
             s.latency_us.p50, s.generator.send_delay_p99_us
         );
-        if s.latency_us.p50 <= held_us * 11 / 10 {
+        // What the generator adds on top of the round trip it saw (late sends, a timer tick)
+        // is judged against its own service time; the round trip itself (a debug build's
+        // client and loopback) may add up to 1 ms over what the server held.
+        let service_p50 = s.service_time_us.as_ref().map_or(held_us, |l| l.p50);
+        if s.latency_us.p50 <= held_us.max(service_p50) * 11 / 10 && service_p50 <= held_us + 1_000
+        {
             return;
         }
         seen.push((s.latency_us.p50, held_us, s.service_time_us, s.generator));
     }
-    panic!("p50 never within 10% of what the server held: {seen:?}");
+    panic!(
+        "p50 never within 10% of the round trip (and that within 1 ms of what the server held): {seen:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
