@@ -113,7 +113,7 @@ pub fn args(ctx: &Context, plan: &RunPlan, mode: AuthMode, crl: Option<&Path>) -
     if let Some(crl) = crl {
         args.extend(["--crl".into(), path(crl.to_path_buf())]);
     }
-    args.extend(ctx.ttl_args.iter().cloned());
+    args.extend(super::profile::gateway_ttl_args(plan.ttl_scale));
     args.extend(plan.gateway_args.iter().cloned());
     args
 }

@@ -141,15 +141,7 @@ pub async fn decide(opts: Options) -> Result<Finished> {
 
     let mut startup_error = None;
     let interrupted = {
-        let work = run_all(
-            &opts,
-            &spec,
-            &plans,
-            &dirs,
-            pin,
-            &mut results,
-            &mut startup_error,
-        );
+        let work = run_all(&opts, &plans, &dirs, pin, &mut results, &mut startup_error);
         tokio::select! {
             biased;
             _ = tokio::signal::ctrl_c() => true,
@@ -202,7 +194,6 @@ fn failures(runs: &[RunRecord]) -> Vec<String> {
 /// Start-up and the matrix; pushes one record per plan into `results` as it goes.
 async fn run_all(
     opts: &Options,
-    spec: &ProfileSpec,
     plans: &[RunPlan],
     dirs: &output::Dirs,
     pin: Option<(usize, usize)>,
@@ -211,7 +202,7 @@ async fn run_all(
 ) {
     // Held until the matrix ends: dropping it stops the stand-in.
     let mut apiserver: Option<Managed> = None;
-    let ctx = match start(opts, spec, dirs, pin, &mut apiserver, results).await {
+    let ctx = match start(opts, dirs, pin, &mut apiserver, results).await {
         Ok(ctx) => ctx,
         Err(error) => {
             eprintln!("start-up failed: {error}");
@@ -280,7 +271,6 @@ fn skipped(plan: &RunPlan, reason: String) -> runner::Outcome {
 
 async fn start(
     opts: &Options,
-    spec: &ProfileSpec,
     dirs: &output::Dirs,
     pin: Option<(usize, usize)>,
     apiserver: &mut Option<Managed>,
@@ -359,11 +349,6 @@ async fn start(
         kube,
         admin_kubeconfig,
         prepared,
-        ttl_args: spec.gateway_ttl_args(),
-        ttl_secs: (
-            spec.token_ttl_secs(),
-            spec.scaled_secs(super::profile::real_ttl_secs::SAR_ALLOWED),
-        ),
         http,
         pin,
         placement: opts.gateway,

@@ -37,6 +37,9 @@ pub struct RunPlan {
     /// Planned timed window (the bar's length).
     pub duration_secs: f64,
     pub identities: u64,
+    /// How much faster than real time the gateways' TTLs run (the profile's scale, or 1 where a
+    /// run needs the real-time hit ratio).
+    pub ttl_scale: f64,
     /// Extra gateway flags (beyond listen/TLS/TTL flags).
     pub gateway_args: Vec<String>,
     /// The scenario's loadtest flags.

@@ -207,24 +207,34 @@ impl ProfileSpec {
 
     /// The gateway flags that put its TTLs on this profile's time scale.
     pub fn gateway_ttl_args(&self) -> Vec<String> {
-        let flag = |name: &str, real: f64| {
-            vec![
-                name.to_string(),
-                format!(
-                    "{}ms",
-                    (self.scaled_secs(real) * 1000.0).round().max(1.0) as u64
-                ),
-            ]
-        };
-        [
-            flag("--token-cache-ttl", real_ttl_secs::TOKEN),
-            flag("--token-negative-ttl", real_ttl_secs::TOKEN_NEGATIVE),
-            flag("--sar-allowed-ttl", real_ttl_secs::SAR_ALLOWED),
-            flag("--sar-denied-ttl", real_ttl_secs::SAR_DENIED),
-            flag("--dedup-window", real_ttl_secs::DEDUP_WINDOW),
-        ]
-        .concat()
+        gateway_ttl_args(self.time_scale)
     }
+}
+
+/// The gateway flags that run its TTLs `time_scale` times faster than real time (1 = real).
+pub fn gateway_ttl_args(time_scale: f64) -> Vec<String> {
+    let flag = |name: &str, real: f64| {
+        vec![
+            name.to_string(),
+            format!("{}ms", (real / time_scale * 1000.0).round().max(1.0) as u64),
+        ]
+    };
+    [
+        flag("--token-cache-ttl", real_ttl_secs::TOKEN),
+        flag("--token-negative-ttl", real_ttl_secs::TOKEN_NEGATIVE),
+        flag("--sar-allowed-ttl", real_ttl_secs::SAR_ALLOWED),
+        flag("--sar-denied-ttl", real_ttl_secs::SAR_DENIED),
+        flag("--dedup-window", real_ttl_secs::DEDUP_WINDOW),
+    ]
+    .concat()
+}
+
+/// The token and SAR (allowed) cache TTLs, seconds, at `time_scale`: the API-call model's inputs.
+pub fn model_ttl_secs(time_scale: f64) -> (f64, f64) {
+    (
+        real_ttl_secs::TOKEN / time_scale,
+        real_ttl_secs::SAR_ALLOWED / time_scale,
+    )
 }
 
 #[cfg(test)]

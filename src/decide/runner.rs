@@ -30,10 +30,6 @@ pub struct Context {
     pub kube: kube::Client,
     pub admin_kubeconfig: PathBuf,
     pub prepared: Prepared,
-    /// Gateway flags that scale TTLs to the profile.
-    pub ttl_args: Vec<String>,
-    /// The token and SAR (allowed) cache TTLs as run, seconds: the API-call model's inputs.
-    pub ttl_secs: (f64, f64),
     pub http: reqwest::Client,
     /// (gateway CPU, loadtest CPU) when pinning.
     pub pin: Option<(usize, usize)>,
@@ -299,7 +295,7 @@ fn loadtest_cli(
                 })
                 .collect();
             load.floor = AuthMode::None.as_str().into();
-            load.model = models(ctx, &plan.modes);
+            load.model = models(plan);
         }
         Gateways::Local(all) => {
             let g = &all[0];
@@ -319,9 +315,9 @@ fn loadtest_cli(
 }
 
 /// The API-call model each mode of a paired run is checked against, with the TTLs as run.
-fn models(ctx: &Context, modes: &[AuthMode]) -> Vec<ModelSpec> {
-    let (token_ttl, sar_ttl) = ctx.ttl_secs;
-    modes
+fn models(plan: &RunPlan) -> Vec<ModelSpec> {
+    let (token_ttl, sar_ttl) = super::profile::model_ttl_secs(plan.ttl_scale);
+    plan.modes
         .iter()
         .flat_map(|m| {
             mode_apis(m.as_str(), token_ttl, sar_ttl)

@@ -31,6 +31,16 @@ pub fn time_scale(results: &Results) -> f64 {
     }
 }
 
+/// The time scale `run`'s TTLs ran at: its own `params.ttl_time_scale` (paired comparisons run
+/// real-time TTLs), else the results' factor.
+pub fn run_time_scale(run: &RunRecord, results_scale: f64) -> f64 {
+    run.params
+        .get("ttl_time_scale")
+        .and_then(|v| v.as_f64())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(results_scale)
+}
+
 /// Runs that finished with measurements.
 pub fn with_data(results: &Results) -> impl Iterator<Item = (&RunRecord, &LoadSummary)> {
     results
@@ -240,7 +250,7 @@ pub fn api_calls_per_min_real(run: &RunRecord, time_scale: f64) -> Option<f64> {
         return None;
     }
     let per_min = auth_calls(run) as f64 / run.duration_secs * 60.0;
-    Some(per_min / real_time_divisor(&run.mode, time_scale))
+    Some(per_min / real_time_divisor(&run.mode, run_time_scale(run, time_scale)))
 }
 
 /// What to divide a mode's per-minute API-call rate by to project it to real time.
@@ -386,6 +396,13 @@ mod tests {
         assert_eq!(api_calls_per_min_real(&uncached, 10.0), Some(1_200.0));
         assert_eq!(api_calls_per_min_real(&cached, 0.0), Some(1_200.0));
         assert_eq!(time_scale(&results(vec![], -1.0)), 1.0);
+        // A run that ran real-time TTLs (a paired comparison) is not projected.
+        let mut real = cached.clone();
+        real.params
+            .insert("ttl_time_scale".into(), serde_json::json!(1.0));
+        assert_eq!(api_calls_per_min_real(&real, 10.0), Some(1_200.0));
+        assert_eq!(run_time_scale(&real, 10.0), 1.0);
+        assert_eq!(run_time_scale(&cached, 10.0), 10.0);
     }
 
     #[test]

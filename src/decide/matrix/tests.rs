@@ -130,3 +130,27 @@ fn mtls_uses_certificates_and_a_crl_for_revocation() {
     let sa = sa.iter().find(|p| p.id == "revocation/cached").unwrap();
     assert!(!sa.load.new_connection);
 }
+
+#[test]
+fn paired_comparisons_run_real_ttls_and_ttl_scenarios_the_profiles() {
+    let spec = ProfileSpec::of(Profile::Quick);
+    let plans = plan(&spec, &input(&all_modes()));
+    for p in &plans {
+        let expected = if p.is_paired() { 1.0 } else { spec.time_scale };
+        assert_eq!(p.ttl_scale, expected, "{}", p.id);
+    }
+    let paired = plans.iter().find(|p| p.is_paired()).unwrap();
+    assert_eq!(paired.params["ttl_time_scale"], 1.0);
+    let churn = plans
+        .iter()
+        .find(|p| p.scenario == Scenario::Churn)
+        .unwrap();
+    assert!(!churn.params.contains_key("ttl_time_scale"));
+    let args = crate::decide::profile::gateway_ttl_args(1.0);
+    let ttl = args.iter().position(|a| a == "--token-cache-ttl").unwrap();
+    assert_eq!(args[ttl + 1], "300000ms");
+    assert_eq!(
+        crate::decide::profile::gateway_ttl_args(spec.time_scale)[ttl + 1],
+        "5000ms"
+    );
+}

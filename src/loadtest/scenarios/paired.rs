@@ -10,12 +10,14 @@ use crate::loadtest::credentials::{self, Credential};
 use crate::loadtest::engine::{PhaseOutcome, PhasePlan, run_phase};
 use crate::loadtest::generator::CpuWindow;
 use crate::loadtest::pacing::fixed_rate_offsets;
-use crate::loadtest::pair::PairTarget;
+use crate::loadtest::pair::{ModelSpec, PairTarget};
 use crate::loadtest::recording::Recording;
 use crate::loadtest::summary::{self, METHOD, RunFacts};
 use crate::loadtest::target::Target;
 use crate::procstat::pid_cpu_secs_precise;
-use crate::results::{Comparison, LoadSummary, PairedSummary, ServerCounts, SlotFigures};
+use crate::results::{
+    Comparison, LoadSummary, ModelCheck, PairedSummary, ServerCounts, SlotFigures,
+};
 use crate::stats::bootstrap::Bootstrap;
 use crate::stats::paired::{Round, Slot, compare};
 use anyhow::{Context as _, Result, bail};
@@ -45,6 +47,9 @@ struct ModeLog {
     server: ServerCounts,
     /// (identity, µs since the comparison started) of every request, for the API-call model.
     sends: Vec<(usize, u64)>,
+    /// The API server's counts over the warm-up: the model is checked on the whole run, the
+    /// caches' first fills included.
+    warmup_server: ServerCounts,
 }
 
 pub async fn run(ctx: &Context) -> Result<()> {
@@ -57,16 +62,16 @@ pub async fn run(ctx: &Context) -> Result<()> {
     let slot = Duration::from_secs_f64(ctx.cli.slot_secs.max(0.05));
     let users = ctx.users_for_rate(rate);
     // Warm-up: connections, caches and the gateways' first allocations, not measured; its
-    // requests still fill the caches, so the API-call model sees them.
+    // requests still fill the caches, so the API-call model sees them and their counts.
     let origin = SystemTime::now();
     let mut logs: BTreeMap<String, ModeLog> = BTreeMap::new();
     for pair in &pairs {
+        let before = Counters::scrape(&pair.sources).await?;
         let out = slot_phase(ctx, pair, rate, slot / 2, users, u64::MAX).await?;
-        log_sends(
-            logs.entry(pair.spec.mode.clone()).or_default(),
-            origin,
-            &out,
-        );
+        let after = Counters::scrape(&pair.sources).await?;
+        let log = logs.entry(pair.spec.mode.clone()).or_default();
+        log.warmup_server = after.since(&before);
+        log_sends(log, origin, &out);
     }
     let cpu = CpuWindow::start();
     let started = SystemTime::now();
@@ -118,11 +123,7 @@ pub async fn run(ctx: &Context) -> Result<()> {
         order,
         method: PAIRED_METHOD.into(),
         modes: compare(&floor, &rounds, Bootstrap::new(ctx.run_seed)),
-        model_checks: super::paired_model::checks(
-            &ctx.cli.model,
-            &logs_view(&logs),
-            offset_us(origin, started),
-        ),
+        model_checks: model_checks(&ctx.cli.model, &logs),
         slots,
         ..Default::default()
     };
@@ -233,10 +234,22 @@ fn slot_figures(round: usize, mode: &str, slot: &Slot) -> SlotFigures {
     }
 }
 
-fn logs_view(logs: &BTreeMap<String, ModeLog>) -> super::paired_model::ModeSends<'_> {
-    logs.iter()
-        .map(|(m, l)| (m.as_str(), (l.sends.as_slice(), &l.server)))
-        .collect()
+/// The API-call model over the whole run (warm-up and slots) against the API server's counts
+/// over the same time.
+fn model_checks(models: &[ModelSpec], logs: &BTreeMap<String, ModeLog>) -> Vec<ModelCheck> {
+    let whole: BTreeMap<&str, ServerCounts> = logs
+        .iter()
+        .map(|(m, l)| {
+            let mut server = l.warmup_server.clone();
+            server.absorb(&l.server);
+            (m.as_str(), server)
+        })
+        .collect();
+    let view: super::paired_model::ModeSends<'_> = logs
+        .iter()
+        .map(|(m, l)| (m.as_str(), (l.sends.as_slice(), &whole[m.as_str()])))
+        .collect();
+    super::paired_model::checks(models, &view, 0)
 }
 
 /// One summary per mode (its slots pooled, interval log beside it) inside the run's summary.

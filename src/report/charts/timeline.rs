@@ -29,7 +29,7 @@ pub(super) fn api_calls_over_time(results: &Results) -> Option<Chart> {
                 .map(|w| w[1].0 - w[0].0)
                 .find(|d| *d > 0.0)
                 .unwrap_or(1.0);
-            let divisor = figures::real_time_divisor(&mode, scale);
+            let divisor = figures::real_time_divisor(&mode, figures::run_time_scale(run, scale));
             let points: Vec<(f64, f64)> = timeline
                 .iter()
                 .map(|(t, calls)| (*t, calls / interval_secs * 60.0 / divisor))
