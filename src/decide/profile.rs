@@ -204,11 +204,6 @@ impl ProfileSpec {
     pub fn token_ttl_secs(&self) -> f64 {
         self.scaled_secs(real_ttl_secs::TOKEN)
     }
-
-    /// The gateway flags that put its TTLs on this profile's time scale.
-    pub fn gateway_ttl_args(&self) -> Vec<String> {
-        gateway_ttl_args(self.time_scale)
-    }
 }
 
 /// The gateway flags that run its TTLs `time_scale` times faster than real time (1 = real).
@@ -258,9 +253,10 @@ mod tests {
         assert_eq!(spec.paired_rounds_at(100.0), 16);
         assert_eq!(spec.paired_rounds_at(1000.0), 80);
         assert_eq!(spec.paired_rounds_at(1e9), 80);
-        let args = spec.gateway_ttl_args();
+        let args = gateway_ttl_args(spec.time_scale);
         let at = args.iter().position(|a| a == "--token-cache-ttl").unwrap();
         assert_eq!(args[at + 1], "5000ms");
+        assert_eq!(gateway_ttl_args(1.0)[at + 1], "300000ms", "real time");
         let neg = args
             .iter()
             .position(|a| a == "--token-negative-ttl")

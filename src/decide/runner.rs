@@ -89,6 +89,8 @@ fn record(
     load: Option<LoadSummary>,
 ) -> RunRecord {
     let mut params = plan.params.clone();
+    // The report projects API-call counts to real time by the scale the run's TTLs ran at.
+    params.insert("ttl_time_scale".into(), serde_json::json!(plan.ttl_scale));
     if plan.is_paired() {
         params.insert("paired_with".into(), serde_json::json!(plan.id));
     }

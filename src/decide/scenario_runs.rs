@@ -59,7 +59,6 @@ pub fn paired_steady(spec: &ProfileSpec, modes: &[AuthMode], rate: f64) -> RunPl
     run.load.rounds = rounds;
     run.load.slot_secs = slot;
     run.ttl_scale = 1.0;
-    run.params.insert("ttl_time_scale".into(), json!(1.0));
     run.params.insert("rounds".into(), json!(rounds));
     run.params.insert("slot_secs".into(), json!(slot));
     run
