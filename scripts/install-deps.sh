@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what gatebench's tests use that a fresh Debian machine may lack: kubectl (Debian) and
-# oha (crates.io, into ~/.cargo/bin, kept there across runs).
+# Installs what gatebench's tests use that a fresh Debian machine may lack: kubectl and promtool
+# (Debian). oha, which only the by-hand comparison uses, has its own script (install-oha.sh).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 updated=false
@@ -19,10 +19,4 @@ fi
 if ! command -v promtool >/dev/null 2>&1; then
   echo "installing promtool (Debian package prometheus)"
   apt_install prometheus
-fi
-if ! command -v oha >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/oha" ]; then
-  # The outside generator the harness is checked against (tests/measurement/oha_agreement.rs).
-  # Building it takes about 15 min of CPU (47 min wall on a busy 2-core machine); once.
-  echo "installing oha (cargo install oha --locked)"
-  cargo install oha --locked
 fi

@@ -1,7 +1,7 @@
 //! Agreement with an outside generator (issue 11 item 6): the harness's `loadtest` and oha
 //! (`--latency-correction`, same connection count) measure the same gateway at the same fixed
 //! rate in alternation; the medians over three alternations agree on p50 within 15%, on p99
-//! within 25% and on the achieved rate within 5%. Needs `oha` on PATH (scripts/install-deps.sh).
+//! within 25% and on the achieved rate within 5%. Needs `oha` on PATH (scripts/install-oha.sh).
 //!
 //! `agrees_with_oha_at_1000_rps` is the check CI runs; `comparison_table` prints the full table
 //! (none and cached, 100 and 1,000 RPS) that docs/loadtest.md quotes:
@@ -257,12 +257,12 @@ fn conns_for(rate: f64) -> usize {
 pub(crate) fn require_oha() {
     assert!(
         oha_available(),
-        "oha is not on PATH: run scripts/install-deps.sh (cargo install oha --locked)"
+        "oha is not on PATH: run scripts/install-oha.sh (cargo install oha --locked)"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs oha (scripts/install-deps.sh); CI runs it"]
+#[ignore = "needs oha (scripts/install-oha.sh); run by hand"]
 async fn agrees_with_oha_at_1000_rps() {
     require_oha();
     let cluster = Cluster::start().await;
