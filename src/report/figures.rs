@@ -75,6 +75,13 @@ pub fn modes(results: &Results) -> Vec<String> {
     modes
 }
 
+/// Whether an offered rate answers for `rps` (within `NEAREST_RATE_FACTOR` of it).
+fn near(offered_rps: f64, rps: f64) -> bool {
+    offered_rps > 0.0
+        && offered_rps <= rps * NEAREST_RATE_FACTOR
+        && offered_rps >= rps / NEAREST_RATE_FACTOR
+}
+
 /// The steady run of `mode` whose offered rate is nearest to `rps` (within a factor of 1.5).
 pub fn nearest_steady<'a>(
     results: &'a Results,
@@ -82,11 +89,7 @@ pub fn nearest_steady<'a>(
     rps: f64,
 ) -> Option<(&'a RunRecord, &'a LoadSummary)> {
     runs_of(results, Scenario::Steady, mode)
-        .filter(|(run, _)| {
-            run.offered_rps > 0.0
-                && run.offered_rps <= rps * NEAREST_RATE_FACTOR
-                && run.offered_rps >= rps / NEAREST_RATE_FACTOR
-        })
+        .filter(|(run, _)| near(run.offered_rps, rps))
         .min_by(|(a, _), (b, _)| {
             let da = (a.offered_rps - rps).abs();
             let db = (b.offered_rps - rps).abs();
@@ -99,11 +102,7 @@ pub fn comparison_near(results: &Results, rps: f64) -> Option<&Comparison> {
     results
         .comparisons
         .iter()
-        .filter(|c| {
-            c.offered_rps > 0.0
-                && c.offered_rps <= rps * NEAREST_RATE_FACTOR
-                && c.offered_rps >= rps / NEAREST_RATE_FACTOR
-        })
+        .filter(|c| near(c.offered_rps, rps))
         .min_by(|a, b| {
             (a.offered_rps - rps)
                 .abs()
@@ -296,6 +295,26 @@ pub fn cpu_ms_per_1000(run: &RunRecord, load: &LoadSummary) -> Option<f64> {
 }
 
 /// Whether the API server or the gateway's client-side rate limiter throttled during the run.
+/// Whether `mode`'s paired run nearest `rps` measured its slots without an API call: the API
+/// server counted no TokenReview or SubjectAccessReview, the gateway reported none, and its token
+/// cache (if it has one) missed nothing. None when there is no such run.
+pub fn paired_without_api_calls(results: &Results, mode: &str, rps: f64) -> Option<bool> {
+    let (run, _) = runs_of(results, Scenario::Steady, mode)
+        .filter(|(run, _)| run.params.contains_key("paired_with"))
+        .filter(|(run, _)| near(run.offered_rps, rps))
+        .min_by(|(a, _), (b, _)| {
+            (a.offered_rps - rps)
+                .abs()
+                .total_cmp(&(b.offered_rps - rps).abs())
+        })?;
+    let server = run.server();
+    Some(
+        auth_calls(run) == 0
+            && server.gateway_apiserver_calls.values().all(|n| *n == 0)
+            && server.token_cache.as_ref().is_none_or(|c| c.misses == 0),
+    )
+}
+
 pub fn throttled(run: &RunRecord) -> bool {
     run.server().throttled()
 }

@@ -52,6 +52,10 @@ pub struct VerdictInput {
     /// Whether this input decided the branch (named in the sentence).
     #[serde(default)]
     pub decisive: bool,
+    /// The key of the input whose resolved interval bounds this one, when this one's own
+    /// interval straddled its bar (a p99 cost at a lower rate bounded by the cost at a higher).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounded_by: Option<String>,
 }
 
 /// The verdict of one results file.

@@ -288,3 +288,72 @@ fn a_noisy_machine_still_decides_on_the_paired_costs() {
     assert_eq!(v.branch, Branch::KeepTokenReview, "{}", v.sentence);
     assert!(v.sentence.contains("less than 1.40 ms"), "{}", v.sentence);
 }
+
+/// Marks `mode`'s steady runs as paired runs that made no API call in their measured slots.
+fn paired_without_api_calls(results: &mut Results, mode: &str) {
+    for run in results
+        .runs
+        .iter_mut()
+        .filter(|run| run.scenario == Scenario::Steady && run.mode == mode)
+    {
+        run.params
+            .insert("paired_with".into(), serde_json::json!("paired-steady"));
+        let server = run.server_mut();
+        server.apiserver_calls.values_mut().for_each(|n| *n = 0);
+        if let Some(cache) = server.token_cache.as_mut() {
+            cache.hits += cache.misses;
+            cache.misses = 0;
+        }
+    }
+}
+
+/// The quiet quick run of issue 11: 16 rounds of 50-request slots at 100 RPS leave the p99 cost
+/// straddling the budget, while 80 rounds at 1,000 RPS resolve it well inside; with no API call
+/// at either rate the growth rate's cost bounds the expected rate's.
+#[test]
+fn an_unresolved_low_rate_cost_is_bounded_by_the_resolved_higher_rate_without_api_calls() {
+    let mut r = keep_baseline();
+    set_p99_cost(&mut r, 100.0, "cached", -919.0, 200.0, 2_670.0);
+    // With the cache's first fills in the measured slots the bound does not transfer.
+    assert_eq!(verdict(&r).branch, Branch::Inconclusive);
+
+    paired_without_api_calls(&mut r, "cached");
+    let v = verdict(&r);
+    assert_eq!(v.branch, Branch::KeepTokenReview, "{}", v.sentence);
+    let expected = input(&v, "latency-cost-p99/cached/expected");
+    assert_eq!(expected.ok, Some(true));
+    assert_eq!(
+        expected.bounded_by.as_deref(),
+        Some("latency-cost-p99/cached/growth")
+    );
+    // Its own interval stays as measured, and the sentence gives the bound and where it is from.
+    assert_eq!(expected.estimate.unwrap().hi, 2_670.0);
+    assert!(
+        expected
+            .measured
+            .contains("bounded by the cost at 1,000 RPS"),
+        "{}",
+        expected.measured
+    );
+    assert!(
+        v.sentence
+            .contains("at most 60 µs (bounded by the cost at 1,000 RPS"),
+        "{}",
+        v.sentence
+    );
+
+    // A miss in the low-rate slots: the cost there may be a miss's, so nothing bounds it.
+    let cached_100 = run_mut(&mut r, "steady/cached/100");
+    cached_100.server_mut().token_cache.as_mut().unwrap().misses = 1;
+    let v = verdict(&r);
+    assert_eq!(v.branch, Branch::Inconclusive, "{}", v.sentence);
+    assert_eq!(
+        input(&v, "latency-cost-p99/cached/expected").bounded_by,
+        None
+    );
+
+    // Nor does a higher-rate cost that is itself unresolved.
+    paired_without_api_calls(&mut r, "cached");
+    set_p99_cost(&mut r, 1_000.0, "cached", -500.0, 300.0, 2_500.0);
+    assert_eq!(verdict(&r).branch, Branch::Inconclusive);
+}

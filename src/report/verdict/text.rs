@@ -46,7 +46,10 @@ pub(super) fn rule(r: &Results) -> String {
          growth rate. When the cost or the hit ratio misses its bar, name the alternative that \
          met the budget at both rates with the lowest cost. An interval that straddles a bar \
          decides nothing: the verdict is then inconclusive and says which input to measure \
-         longer. The absolute end-to-end p99 of this machine is shown beside the costs and is \
+         longer. One inference is allowed: a p99 cost the expected rate leaves unresolved is \
+         bounded by the growth rate's when that one resolved within the budget and the mode \
+         made no API call in either rate's measured slots (its check is then fixed CPU work, \
+         which meets no less queueing at the higher rate). The absolute end-to-end p99 of this machine is shown beside the costs and is \
          not judged against a fixed threshold.",
         e = numfmt::rps(s.expected_rps),
         g = numfmt::rps(s.growth_rps),
@@ -79,6 +82,20 @@ pub(super) fn throttle_text(runs: &[&RunRecord]) -> String {
     parts.join("; ")
 }
 
+/// The rate and estimate of the input that bounds `x` (see `inputs::bound_by_higher_rate`).
+fn bound(
+    latency: &[VerdictInput],
+    rates: &[(&'static str, f64)],
+    x: &VerdictInput,
+) -> Option<(f64, Estimate)> {
+    let key = x.bounded_by.as_ref()?;
+    latency
+        .iter()
+        .zip(rates)
+        .find(|(y, _)| &y.key == key)
+        .and_then(|(y, (_, rate))| Some((*rate, y.estimate?)))
+}
+
 pub(super) fn keep(
     r: &Results,
     latency: &[VerdictInput],
@@ -86,15 +103,21 @@ pub(super) fn keep(
     hit: &VerdictInput,
 ) -> String {
     let s = &r.settings;
+    let rates = super::inputs::rates(r);
     let costs: Vec<String> = latency
         .iter()
-        .zip(super::inputs::rates(r))
+        .zip(&rates)
         .filter_map(|(x, (_, rate))| {
-            Some(format!(
-                "{} at {} RPS",
-                short_cost(x.estimate.as_ref()?),
-                numfmt::rps(rate)
-            ))
+            let own = short_cost(x.estimate.as_ref()?);
+            let cost = match bound(latency, &rates, x) {
+                Some((higher, e)) => format!(
+                    "at most {} (bounded by the cost at {} RPS; this rate alone resolved {own})",
+                    numfmt::signed_us(e.hi.max(0.0)),
+                    numfmt::rps(higher)
+                ),
+                None => own,
+            };
+            Some(format!("{cost} at {} RPS", numfmt::rps(*rate)))
         })
         .collect();
     let per_core = capacity
