@@ -287,6 +287,12 @@ fn a_noisy_machine_still_decides_on_the_paired_costs() {
     let v = verdict(&r);
     assert_eq!(v.branch, Branch::KeepTokenReview, "{}", v.sentence);
     assert!(v.sentence.contains("less than 1.40 ms"), "{}", v.sentence);
+    // A ramp that held no step is never reported as "held 0 RPS".
+    let capacity = &input(&v, "capacity-per-core/cached").measured;
+    assert!(
+        !capacity.contains("held 0") && capacity.contains("held none of its steps"),
+        "{capacity}"
+    );
 }
 
 /// Marks `mode`'s steady runs as paired runs that made no API call in their measured slots.

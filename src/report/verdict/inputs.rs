@@ -160,17 +160,25 @@ pub fn capacity(r: &Results, mode: &str) -> VerdictInput {
         ..Default::default()
     };
     let ramp = figures::capacity(r, mode, r.settings.slo_p99_us);
-    let ramp_text = ramp.as_ref().map(|c| {
-        format!(
-            "; the saturation ramp held {} RPS{}",
-            numfmt::rps(c.held_rps),
-            if c.generator_limited {
-                " (a lower bound: the generator was the limit)"
-            } else {
-                ""
-            }
-        )
-    });
+    let ramp_text = ramp
+        .as_ref()
+        .map(|c| match (c.held_rps > 0.0, c.generator_limited) {
+            (true, true) => format!(
+                "; the saturation ramp held {} RPS (a lower bound: the generator was the limit)",
+                numfmt::rps(c.held_rps)
+            ),
+            (true, false) => format!("; the saturation ramp held {} RPS", numfmt::rps(c.held_rps)),
+            // No step held: with the generator the limit, that says nothing about the gateway.
+            (false, true) => format!(
+                "; the saturation ramp gave no lower bound: the generator could not drive even its \
+             first step (the ramp went up to {} RPS)",
+                numfmt::rps(c.ramp_top_rps)
+            ),
+            (false, false) => format!(
+                "; the saturation ramp held none of its steps up to {} RPS",
+                numfmt::rps(c.ramp_top_rps)
+            ),
+        });
     if let Some((rate, cpu)) = figures::cpu_per_request(r, mode)
         && let Some(per_core) = figures::capacity_per_core(&cpu)
     {
