@@ -399,7 +399,7 @@ pub fn failure(r: &Results) -> Vec<VerdictInput> {
     .into_iter()
     .map(|(key, claim)| VerdictInput {
         key: format!("failure/{key}"),
-        name: format!("cached: {} behaves as the note says", claim.claim),
+        name: format!("cached: {} (the note: {})", claim.claim, claim.in_the_note),
         measured: match &claim.status {
             Status::NotMeasured(why) => format!("not measured: {why}"),
             _ => claim.measured.clone(),
