@@ -88,8 +88,15 @@ pub fn nearest_steady<'a>(
     mode: &'a str,
     rps: f64,
 ) -> Option<(&'a RunRecord, &'a LoadSummary)> {
-    runs_of(results, Scenario::Steady, mode)
-        .filter(|(run, _)| near(run.offered_rps, rps))
+    nearest(runs_of(results, Scenario::Steady, mode), rps)
+}
+
+/// The run among `runs` whose offered rate is nearest to `rps` (within a factor of 1.5).
+fn nearest<'a>(
+    runs: impl Iterator<Item = (&'a RunRecord, &'a LoadSummary)>,
+    rps: f64,
+) -> Option<(&'a RunRecord, &'a LoadSummary)> {
+    runs.filter(|(run, _)| near(run.offered_rps, rps))
         .min_by(|(a, _), (b, _)| {
             let da = (a.offered_rps - rps).abs();
             let db = (b.offered_rps - rps).abs();
@@ -294,19 +301,13 @@ pub fn cpu_ms_per_1000(run: &RunRecord, load: &LoadSummary) -> Option<f64> {
     (n > 0 && cpu > 0.0).then(|| cpu / n as f64 * 1_000.0 * 1_000.0)
 }
 
-/// Whether the API server or the gateway's client-side rate limiter throttled during the run.
 /// Whether `mode`'s paired run nearest `rps` measured its slots without an API call: the API
 /// server counted no TokenReview or SubjectAccessReview, the gateway reported none, and its token
 /// cache (if it has one) missed nothing. None when there is no such run.
 pub fn paired_without_api_calls(results: &Results, mode: &str, rps: f64) -> Option<bool> {
-    let (run, _) = runs_of(results, Scenario::Steady, mode)
-        .filter(|(run, _)| run.params.contains_key("paired_with"))
-        .filter(|(run, _)| near(run.offered_rps, rps))
-        .min_by(|(a, _), (b, _)| {
-            (a.offered_rps - rps)
-                .abs()
-                .total_cmp(&(b.offered_rps - rps).abs())
-        })?;
+    let paired = runs_of(results, Scenario::Steady, mode)
+        .filter(|(run, _)| run.params.contains_key("paired_with"));
+    let (run, _) = nearest(paired, rps)?;
     let server = run.server();
     Some(
         auth_calls(run) == 0
@@ -315,6 +316,7 @@ pub fn paired_without_api_calls(results: &Results, mode: &str, rps: f64) -> Opti
     )
 }
 
+/// Whether the API server or the gateway's client-side rate limiter throttled during the run.
 pub fn throttled(run: &RunRecord) -> bool {
     run.server().throttled()
 }

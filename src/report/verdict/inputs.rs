@@ -170,8 +170,8 @@ pub fn capacity(r: &Results, mode: &str) -> VerdictInput {
             (true, false) => format!("; the saturation ramp held {} RPS", numfmt::rps(c.held_rps)),
             // No step held: with the generator the limit, that says nothing about the gateway.
             (false, true) => format!(
-                "; the saturation ramp gave no lower bound: the generator could not drive even its \
-             first step (the ramp went up to {} RPS)",
+                "; the saturation ramp gave no lower bound: the generator could not drive \
+                 even its first step (the ramp went up to {} RPS)",
                 numfmt::rps(c.ramp_top_rps)
             ),
             (false, false) => format!(
@@ -399,7 +399,7 @@ pub fn failure(r: &Results) -> Vec<VerdictInput> {
     .into_iter()
     .map(|(key, claim)| VerdictInput {
         key: format!("failure/{key}"),
-        name: format!("cached: {} (the note: {})", claim.claim, claim.in_the_note),
+        name: format!("cached: {}", claim.claim),
         measured: match &claim.status {
             Status::NotMeasured(why) => format!("not measured: {why}"),
             _ => claim.measured.clone(),

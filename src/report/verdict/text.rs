@@ -49,8 +49,8 @@ pub(super) fn rule(r: &Results) -> String {
          longer. One inference is allowed: a p99 cost the expected rate leaves unresolved is \
          bounded by the growth rate's when that one resolved within the budget and the mode \
          made no API call in either rate's measured slots (its check is then fixed CPU work, \
-         which meets no less queueing at the higher rate). The absolute end-to-end p99 of this machine is shown beside the costs and is \
-         not judged against a fixed threshold.",
+         which meets no less queueing at the higher rate). The absolute end-to-end p99 of this \
+         machine is shown beside the costs and is not judged against a fixed threshold.",
         e = numfmt::rps(s.expected_rps),
         g = numfmt::rps(s.growth_rps),
         b = numfmt::latency_us(s.latency_budget_us),
@@ -215,6 +215,10 @@ pub(super) fn failure_differs(inputs: &[&VerdictInput]) -> String {
         "No verdict: TokenReview + cache met the cost, capacity and API-call bars, but its \
          failure behaviour differs from the design note ({}); look at the resilience section \
          before deciding.",
-        listed(inputs)
+        inputs
+            .iter()
+            .map(|x| format!("{} (the note: {}): {}", x.name, x.threshold, x.measured))
+            .collect::<Vec<_>>()
+            .join("; ")
     )
 }
