@@ -3,7 +3,7 @@
 use super::in_cluster::Placement;
 use super::orchestrate::{self, Options, Target};
 use super::profile::Profile;
-use crate::gateway::AuthMode;
+use super::mode::Mode;
 use crate::results::Scenario;
 use std::path::PathBuf;
 
@@ -29,7 +29,7 @@ pub struct Args {
         value_delimiter = ',',
         default_value = "none,tokenreview,cached,jwks,mtls,hybrid"
     )]
-    pub modes: Vec<AuthMode>,
+    pub modes: Vec<Mode>,
     /// Scenarios to run, comma separated (default: all of the profile).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub scenarios: Vec<Scenario>,

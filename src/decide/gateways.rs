@@ -5,7 +5,7 @@ use super::plan::RunPlan;
 use super::process::{Managed, Spec};
 use super::runner::{Context, slug};
 use crate::affinity::PIN_CPU_ENV;
-use crate::gateway::AuthMode;
+use super::mode::Mode;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,7 +13,7 @@ const GATEWAY_START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A local gateway process of one mode.
 pub struct LocalGateway {
-    pub mode: AuthMode,
+    pub mode: Mode,
     pub process: Managed,
     pub pid: u32,
     pub url: String,
@@ -26,7 +26,7 @@ impl LocalGateway {
     pub async fn start(
         ctx: &Context,
         plan: &RunPlan,
-        mode: AuthMode,
+        mode: Mode,
         crl: Option<&Path>,
     ) -> Result<LocalGateway> {
         let log = ctx
@@ -86,7 +86,7 @@ fn listening_str(value: &serde_json::Value, key: &'static str) -> Result<String>
 }
 
 /// The `gatebench gateway` flags of `mode` in `plan`.
-pub fn args(ctx: &Context, plan: &RunPlan, mode: AuthMode, crl: Option<&Path>) -> Vec<String> {
+pub fn args(ctx: &Context, plan: &RunPlan, mode: Mode, crl: Option<&Path>) -> Vec<String> {
     let pki = &ctx.prepared.pki_dir;
     let path = |p: PathBuf| p.display().to_string();
     let mut args: Vec<String> = vec![
@@ -107,7 +107,7 @@ pub fn args(ctx: &Context, plan: &RunPlan, mode: AuthMode, crl: Option<&Path>) -
         "--tls-key".into(),
         path(pki.join("server-key.pem")),
     ];
-    if matches!(mode, AuthMode::Mtls | AuthMode::Hybrid) {
+    if matches!(mode, Mode::Mtls | Mode::Hybrid) {
         args.extend(["--client-ca".into(), path(pki.join("ca.pem"))]);
     }
     if let Some(crl) = crl {

@@ -3,7 +3,7 @@
 //! the NodePorts kind maps to the host.
 
 use super::plan::{Credentials, RunPlan};
-use crate::gateway::AuthMode;
+use super::mode::Mode;
 use crate::kind::plan::gateway_host_urls;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, Patch, PatchParams};
@@ -77,7 +77,7 @@ pub enum Placement {
 pub fn skip_reason(plan: &RunPlan) -> Option<String> {
     let mode = plan.mode();
     if plan.credentials() == Credentials::ClientCert
-        || matches!(mode, AuthMode::Mtls | AuthMode::Hybrid)
+        || matches!(mode, Mode::Mtls | Mode::Hybrid)
     {
         return Some(format!(
             "in-cluster gateway: mode `{}` needs the client CA and server certificates, which the Deployment does not mount",

@@ -156,7 +156,7 @@ fn skips_cert_modes_crl_revocation_and_handshakes_only() {
     let mut ran = 0;
     for p in &plans {
         let reason = skip_reason(p);
-        let expect_skip = matches!(p.mode(), AuthMode::Mtls | AuthMode::Hybrid)
+        let expect_skip = matches!(p.mode(), Mode::Mtls | Mode::Hybrid)
             || p.needs_crl
             || p.scenario == Scenario::Handshake;
         assert_eq!(reason.is_some(), expect_skip, "{}: {reason:?}", p.id);

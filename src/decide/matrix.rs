@@ -6,19 +6,19 @@ use super::scenario_runs::{
     churn, cold_burst, handshake, outage, paired_steady, rate_label, revocation, saturation,
     steady, throttle_client_qps, throttle_inflight,
 };
-use crate::gateway::AuthMode;
+use super::mode::Mode;
 use crate::results::Scenario;
 use clap::ValueEnum;
 
 /// Every gateway auth mode, in the order the report lists them.
-pub fn all_modes() -> Vec<AuthMode> {
-    AuthMode::value_variants().to_vec()
+pub fn all_modes() -> Vec<Mode> {
+    Mode::value_variants().to_vec()
 }
 
 /// What the user chose that shapes the matrix.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MatrixInput {
-    pub modes: Vec<AuthMode>,
+    pub modes: Vec<Mode>,
     /// Empty = every scenario.
     pub scenarios: Vec<Scenario>,
     pub expected_rps: f64,
@@ -39,7 +39,7 @@ pub fn plan(spec: &ProfileSpec, input: &MatrixInput) -> Vec<RunPlan> {
         }
     };
     // Quick keeps the secondary modes of each scenario out to stay within its time budget.
-    let among = |broad: &[AuthMode], quick: &[AuthMode]| -> Vec<AuthMode> {
+    let among = |broad: &[Mode], quick: &[Mode]| -> Vec<Mode> {
         let among = if spec.broad { broad } else { quick };
         input
             .modes
@@ -48,7 +48,7 @@ pub fn plan(spec: &ProfileSpec, input: &MatrixInput) -> Vec<RunPlan> {
             .filter(|m| among.contains(m))
             .collect()
     };
-    use AuthMode::*;
+    use Mode::*;
     let mut plans = Vec::new();
     if wanted(Scenario::Steady) {
         let mut rates = vec![input.expected_rps];
@@ -116,10 +116,10 @@ pub fn plan(spec: &ProfileSpec, input: &MatrixInput) -> Vec<RunPlan> {
 }
 
 /// A paired comparison always includes the floor every cost is measured against.
-fn paired_modes(modes: &[AuthMode]) -> Vec<AuthMode> {
+fn paired_modes(modes: &[Mode]) -> Vec<Mode> {
     let mut out = modes.to_vec();
-    if !out.contains(&AuthMode::None) {
-        out.insert(0, AuthMode::None);
+    if !out.contains(&Mode::None) {
+        out.insert(0, Mode::None);
     }
     out
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod gateways;
 pub mod in_cluster;
 pub mod matrix;
+pub mod mode;
 pub mod orchestrate;
 pub mod output;
 pub mod plan;

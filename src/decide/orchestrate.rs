@@ -9,7 +9,7 @@ use super::profile::{Profile, ProfileSpec};
 use super::progress::RunBar;
 use super::runner::{self, Context};
 use super::{binaries, criterion, environment, output, setup};
-use crate::gateway::AuthMode;
+use super::mode::Mode;
 use crate::results::{Results, RunOutcome, RunRecord, SCHEMA_VERSION, Scenario, Settings};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -50,7 +50,7 @@ pub struct Options {
     pub target: Target,
     /// Local gateway process per run, or the in-cluster Deployment (kubeconfig targets only).
     pub gateway: Placement,
-    pub modes: Vec<AuthMode>,
+    pub modes: Vec<Mode>,
     pub scenarios: Vec<Scenario>,
     pub expected_rps: f64,
     pub growth_rps: f64,

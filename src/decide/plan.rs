@@ -1,7 +1,7 @@
 //! One planned run of the matrix: what it measures, which gateways it starts and the scenario's
 //! loadtest flags (typed; the runner adds host, credentials, outputs and counter sources).
 
-use crate::gateway::AuthMode;
+use super::mode::Mode;
 use crate::loadtest::cli::Cli;
 use crate::results::Scenario;
 use serde_json::Value;
@@ -18,9 +18,9 @@ pub enum Credentials {
 
 impl Credentials {
     /// mtls needs certificates; hybrid is measured on its bearer path, every other mode too.
-    pub fn of(mode: AuthMode) -> Credentials {
+    pub fn of(mode: Mode) -> Credentials {
         match mode {
-            AuthMode::Mtls => Credentials::ClientCert,
+            Mode::Mtls => Credentials::ClientCert,
             _ => Credentials::Bearer,
         }
     }
@@ -32,7 +32,7 @@ pub struct RunPlan {
     pub id: String,
     pub scenario: Scenario,
     /// The gateways the run starts: one mode, or every mode of a paired comparison.
-    pub modes: Vec<AuthMode>,
+    pub modes: Vec<Mode>,
     pub offered_rps: f64,
     /// Planned timed window (the bar's length).
     pub duration_secs: f64,
@@ -53,7 +53,7 @@ pub struct RunPlan {
 
 impl RunPlan {
     /// The run's (first) mode.
-    pub fn mode(&self) -> AuthMode {
+    pub fn mode(&self) -> Mode {
         self.modes[0]
     }
 

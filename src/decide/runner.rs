@@ -9,7 +9,7 @@ use super::process::{Managed, Spec};
 use super::progress::RunBar;
 use super::setup::Prepared;
 use crate::affinity::PIN_CPU_ENV;
-use crate::gateway::AuthMode;
+use super::mode::Mode;
 use crate::loadtest::cli::Cli;
 use crate::loadtest::pair::{ModelSpec, PairTarget};
 use crate::results::{Comparison, LoadSummary, RunOutcome, RunRecord};
@@ -77,14 +77,14 @@ pub fn records_with(plan: &RunPlan, outcome: RunOutcome) -> Vec<RunRecord> {
         .collect()
 }
 
-fn paired_record_id(plan: &RunPlan, mode: AuthMode) -> String {
+fn paired_record_id(plan: &RunPlan, mode: Mode) -> String {
     format!("steady/{}/{}", mode.as_str(), plan.offered_rps.round())
 }
 
 fn record(
     plan: &RunPlan,
     id: &str,
-    mode: AuthMode,
+    mode: Mode,
     outcome: RunOutcome,
     load: Option<LoadSummary>,
 ) -> RunRecord {
@@ -296,7 +296,7 @@ fn loadtest_cli(
                         .then(|| pki.clone()),
                 })
                 .collect();
-            load.floor = AuthMode::None.as_str().into();
+            load.floor = Mode::None.as_str().into();
             load.model = models(plan);
         }
         Gateways::Local(all) => {

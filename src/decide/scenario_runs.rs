@@ -2,7 +2,7 @@
 
 use super::plan::RunPlan;
 use super::profile::ProfileSpec;
-use crate::gateway::AuthMode;
+use super::mode::Mode;
 use crate::loadtest::cli::{Cli, RevokeMethod};
 use crate::results::Scenario;
 use serde_json::json;
@@ -11,7 +11,7 @@ use std::path::Path;
 
 fn base(
     scenario: Scenario,
-    modes: Vec<AuthMode>,
+    modes: Vec<Mode>,
     id: String,
     rate: f64,
     secs: f64,
@@ -48,7 +48,7 @@ pub fn rate_label(rate: f64) -> String {
 /// than in production (more still because each gateway idles while the others have their
 /// slots): at 100 RPS a few percent of its requests, enough to put the uncached path into its
 /// p99. TTL behaviour is measured where it is the subject (churn, revocation, outage).
-pub fn paired_steady(spec: &ProfileSpec, modes: &[AuthMode], rate: f64) -> RunPlan {
+pub fn paired_steady(spec: &ProfileSpec, modes: &[Mode], rate: f64) -> RunPlan {
     let slot = spec.paired_slot_secs(rate);
     let rounds = spec.paired_rounds_at(rate);
     // A warm-up of half a slot per mode before the rounds.
@@ -65,7 +65,7 @@ pub fn paired_steady(spec: &ProfileSpec, modes: &[AuthMode], rate: f64) -> RunPl
 }
 
 /// One mode alone at a fixed rate (the in-cluster gateway, which is one Deployment).
-pub fn steady(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
+pub fn steady(spec: &ProfileSpec, mode: Mode, rate: f64) -> RunPlan {
     let id = format!("steady/{}/{}", mode.as_str(), rate_label(rate));
     let mut run = base(
         Scenario::Steady,
@@ -79,7 +79,7 @@ pub fn steady(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
     run
 }
 
-pub fn saturation(spec: &ProfileSpec, mode: AuthMode, slo_p99_us: u64) -> RunPlan {
+pub fn saturation(spec: &ProfileSpec, mode: Mode, slo_p99_us: u64) -> RunPlan {
     let rates = spec.saturation_rates();
     let secs: f64 = rates.iter().map(|r| spec.saturation_step_secs_at(*r)).sum();
     let id = format!("saturation/{}", mode.as_str());
@@ -103,7 +103,7 @@ pub fn saturation(spec: &ProfileSpec, mode: AuthMode, slo_p99_us: u64) -> RunPla
     run
 }
 
-pub fn churn(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
+pub fn churn(spec: &ProfileSpec, mode: Mode, rate: f64) -> RunPlan {
     let secs = spec.churn_level_secs * spec.churn_levels.len() as f64;
     let id = format!("churn/{}", mode.as_str());
     let mut run = base(Scenario::Churn, vec![mode], id, rate, secs, spec);
@@ -116,7 +116,7 @@ pub fn churn(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
     run
 }
 
-pub fn cold_burst(spec: &ProfileSpec, mode: AuthMode) -> RunPlan {
+pub fn cold_burst(spec: &ProfileSpec, mode: Mode) -> RunPlan {
     let concurrency = spec.cold_burst_concurrency;
     let id = format!("cold-burst/{}", mode.as_str());
     let mut run = base(Scenario::ColdBurst, vec![mode], id, 0.0, 1.0, spec);
@@ -126,7 +126,7 @@ pub fn cold_burst(spec: &ProfileSpec, mode: AuthMode) -> RunPlan {
     run
 }
 
-pub fn revocation(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
+pub fn revocation(spec: &ProfileSpec, mode: Mode, rate: f64) -> RunPlan {
     // Warm the cache first, then watch long enough to see it expire: the TTL plus a margin.
     let revoke_after_secs = 1.0_f64.min(spec.token_ttl_secs() / 2.0);
     let window_secs = revoke_after_secs + (spec.token_ttl_secs() * 1.4).max(2.0);
@@ -139,7 +139,7 @@ pub fn revocation(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
         window_secs,
         spec,
     );
-    let crl = mode == AuthMode::Mtls;
+    let crl = mode == Mode::Mtls;
     run.needs_crl = crl;
     run.load.revoke = if crl {
         RevokeMethod::Crl
@@ -165,7 +165,7 @@ pub fn revocation(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
     run
 }
 
-pub fn outage(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
+pub fn outage(spec: &ProfileSpec, mode: Mode, rate: f64) -> RunPlan {
     // Shorter than the TTL, so the note's claim (cached tokens keep working) is what is tested.
     let window_secs = (spec.token_ttl_secs() * 0.5).max(1.0);
     let total_secs = window_secs * 2.5;
@@ -189,7 +189,7 @@ pub fn outage(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
     run
 }
 
-pub fn throttle_client_qps(spec: &ProfileSpec, mode: AuthMode) -> RunPlan {
+pub fn throttle_client_qps(spec: &ProfileSpec, mode: Mode) -> RunPlan {
     let concurrency = spec.throttle_concurrency;
     let id = format!("throttle/{}/client-qps-50", mode.as_str());
     let mut run = base(Scenario::Throttle, vec![mode], id, 0.0, 2.0, spec);
@@ -207,7 +207,7 @@ pub fn throttle_client_qps(spec: &ProfileSpec, mode: AuthMode) -> RunPlan {
     run
 }
 
-pub fn throttle_inflight(spec: &ProfileSpec, mode: AuthMode) -> RunPlan {
+pub fn throttle_inflight(spec: &ProfileSpec, mode: Mode) -> RunPlan {
     const MAX_INFLIGHT: u32 = 10;
     let concurrency = spec.throttle_concurrency;
     let id = format!("throttle/{}/inflight-{MAX_INFLIGHT}", mode.as_str());
@@ -221,7 +221,7 @@ pub fn throttle_inflight(spec: &ProfileSpec, mode: AuthMode) -> RunPlan {
     run
 }
 
-pub fn handshake(spec: &ProfileSpec, mode: AuthMode, rate: f64) -> RunPlan {
+pub fn handshake(spec: &ProfileSpec, mode: Mode, rate: f64) -> RunPlan {
     // loadtest runs a keep-alive phase, then a new-connection phase, each this long.
     let id = format!("handshake/{}", mode.as_str());
     let secs = spec.handshake_secs * 2.0;

@@ -6,6 +6,10 @@ use super::{Error, Result};
 
 /// The Kubernetes release `scripts/install-kube-apiserver.sh` builds (keep the two in step).
 pub const K8S_VERSION: &str = "v1.37.2";
+/// The kube-rbac-proxy release the same script builds (keep the two in step).
+pub const KRP_VERSION: &str = "v0.19.1";
+/// The path of a `kube-rbac-proxy` executable, used instead of the one in `.tools/`.
+pub const KRP_BIN_ENV: &str = "GATEBENCH_KUBE_RBAC_PROXY";
 /// The script that builds the binaries into `.tools/`.
 pub const INSTALL_SCRIPT: &str = "scripts/install-kube-apiserver.sh";
 /// A directory holding `kube-apiserver` and `etcd`, searched before `.tools/`.
@@ -68,15 +72,49 @@ impl Binaries {
     }
 }
 
+/// The `kube-rbac-proxy` executable: `$GATEBENCH_KUBE_RBAC_PROXY`, else
+/// `.tools/kube-rbac-proxy/<version>/bin/` under the working directory or the checkout.
+pub fn kube_rbac_proxy() -> Result<PathBuf> {
+    let candidates = match std::env::var_os(KRP_BIN_ENV).filter(|v| !v.is_empty()) {
+        Some(path) => vec![PathBuf::from(path)],
+        None => tools_dirs(
+            &Path::new(".tools/kube-rbac-proxy").join(KRP_VERSION).join("bin"),
+            std::env::current_dir().ok(),
+        )
+        .into_iter()
+        .map(|d| d.join("kube-rbac-proxy"))
+        .collect(),
+    };
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| Error::KubeRbacProxyMissing {
+            searched: candidates
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}
+
 /// Where binaries are looked for, in order. With the variable set, only there: a user who names a
 /// directory wants those binaries or an error, not a silent fallback.
 fn candidate_dirs(env_dir: Option<PathBuf>, cwd: Option<PathBuf>) -> Vec<PathBuf> {
     if let Some(dir) = env_dir.filter(|d| !d.as_os_str().is_empty()) {
         return vec![dir];
     }
-    let tools = Path::new(".tools/kubernetes").join(K8S_VERSION).join("bin");
-    let mut dirs: Vec<PathBuf> = cwd.into_iter().map(|d| d.join(&tools)).collect();
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join(&tools);
+    tools_dirs(
+        &Path::new(".tools/kubernetes").join(K8S_VERSION).join("bin"),
+        cwd,
+    )
+}
+
+/// `tools` (a path relative to a checkout) under the working directory, then under the checkout
+/// this binary was built from.
+fn tools_dirs(tools: &Path, cwd: Option<PathBuf>) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = cwd.into_iter().map(|d| d.join(tools)).collect();
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join(tools);
     if !dirs.contains(&checkout) {
         dirs.push(checkout);
     }

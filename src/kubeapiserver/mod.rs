@@ -22,6 +22,13 @@ pub enum Error {
         env = locate::BIN_DIR_ENV
     )]
     BinariesMissing { searched: String },
+    #[error(
+        "kube-rbac-proxy {version} is not built (looked in {searched}); run `{script}` or set {env} to its path",
+        version = locate::KRP_VERSION,
+        script = locate::INSTALL_SCRIPT,
+        env = locate::KRP_BIN_ENV
+    )]
+    KubeRbacProxyMissing { searched: String },
     #[error("`{program} --version` failed: {reason}")]
     Version { program: String, reason: String },
     #[error("generating certificates and keys: {0}")]

@@ -2,7 +2,7 @@ use super::*;
 use crate::decide::profile::Profile;
 use crate::results::RunOutcome;
 
-fn input(modes: &[AuthMode]) -> MatrixInput {
+fn input(modes: &[Mode]) -> MatrixInput {
     MatrixInput {
         modes: modes.to_vec(),
         scenarios: Vec::new(),
@@ -63,7 +63,7 @@ fn run_ids_are_unique() {
 
 #[test]
 fn equal_expected_and_growth_rates_make_one_steady_run() {
-    let mut same = input(&[AuthMode::None]);
+    let mut same = input(&[Mode::None]);
     same.growth_rps = 100.0;
     assert_eq!(
         ids(&plan(&ProfileSpec::of(Profile::Tiny), &same)),
@@ -73,15 +73,15 @@ fn equal_expected_and_growth_rates_make_one_steady_run() {
 
 #[test]
 fn tiny_runs_paired_steady_only_and_always_with_the_floor() {
-    let plans = plan(&ProfileSpec::of(Profile::Tiny), &input(&[AuthMode::Cached]));
+    let plans = plan(&ProfileSpec::of(Profile::Tiny), &input(&[Mode::Cached]));
     assert_eq!(ids(&plans), ["steady/100", "steady/1000"]);
-    assert_eq!(plans[0].modes, [AuthMode::None, AuthMode::Cached]);
+    assert_eq!(plans[0].modes, [Mode::None, Mode::Cached]);
     assert_eq!(plans[0].load.scenario, Scenario::Paired);
 }
 
 #[test]
 fn unpaired_steady_runs_one_mode_at_a_time() {
-    let mut wanted = input(&[AuthMode::None, AuthMode::Cached]);
+    let mut wanted = input(&[Mode::None, Mode::Cached]);
     wanted.paired = false;
     let plans = plan(&ProfileSpec::of(Profile::Tiny), &wanted);
     assert_eq!(
@@ -98,7 +98,7 @@ fn unpaired_steady_runs_one_mode_at_a_time() {
 
 #[test]
 fn named_scenarios_run_even_on_tiny() {
-    let mut wanted = input(&[AuthMode::Cached]);
+    let mut wanted = input(&[Mode::Cached]);
     wanted.scenarios = vec![Scenario::Steady, Scenario::Outage];
     let plans = plan(&ProfileSpec::of(Profile::Tiny), &wanted);
     assert_eq!(ids(&plans), ["steady/100", "steady/1000", "outage/cached"]);
@@ -119,14 +119,14 @@ fn saturation_runs_the_floor_first() {
 #[test]
 fn mtls_uses_certificates_and_a_crl_for_revocation() {
     use crate::decide::plan::Credentials;
-    let plans = plan(&ProfileSpec::of(Profile::Quick), &input(&[AuthMode::Mtls]));
+    let plans = plan(&ProfileSpec::of(Profile::Quick), &input(&[Mode::Mtls]));
     let rev = plans.iter().find(|p| p.id == "revocation/mtls").unwrap();
     assert_eq!(rev.credentials(), Credentials::ClientCert);
     assert!(rev.needs_crl);
     assert!(rev.load.new_connection);
     let sa = plan(
         &ProfileSpec::of(Profile::Quick),
-        &input(&[AuthMode::Cached]),
+        &input(&[Mode::Cached]),
     );
     let sa = sa.iter().find(|p| p.id == "revocation/cached").unwrap();
     assert!(!sa.load.new_connection);
