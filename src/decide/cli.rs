@@ -1,9 +1,10 @@
 //! Command-line entry point of `gatebench decide`.
 
+use super::gateways::External;
 use super::in_cluster::Placement;
+use super::mode::Mode;
 use super::orchestrate::{self, Options, Target};
 use super::profile::Profile;
-use super::mode::Mode;
 use crate::results::Scenario;
 use std::path::PathBuf;
 
@@ -19,10 +20,23 @@ pub struct Args {
     #[arg(long, default_value = "embedded")]
     pub target: String,
     /// `local` runs a gateway process per run; `in-cluster` patches and restarts the
-    /// `gatebench-gateway` Deployment of deploy/ (needs `--target kubeconfig[:PATH]`).
-    #[arg(long, value_enum, default_value = "local")]
-    pub gateway: Placement,
-    /// Gateway auth modes to measure, comma separated.
+    /// `gatebench-gateway` Deployment of deploy/ (needs `--target kubeconfig[:PATH]`);
+    /// `external:URL` also measures a gateway you run (your build, in or out of a cluster)
+    /// beside the local modes. It must accept the tokens minted for the load ServiceAccounts.
+    #[arg(long, default_value = "local", value_parser = parse_gateway)]
+    pub gateway: GatewayArg,
+    /// The external gateway's Prometheus metrics URL (gatebench's metric names; optional).
+    #[arg(long)]
+    pub gateway_metrics: Option<String>,
+    /// The external gateway's PID on this machine, for CPU per request (optional).
+    #[arg(long)]
+    pub gateway_pid: Option<u32>,
+    /// The CA (PEM) that signed the external gateway's serving certificate.
+    #[arg(long)]
+    pub gateway_ca: Option<PathBuf>,
+    /// Modes to measure, comma separated: the reference gateway's auth modes, and
+    /// `kube-rbac-proxy` (in front of the no-auth gateway; built by
+    /// scripts/install-kube-apiserver.sh).
     #[arg(
         long,
         value_enum,
@@ -59,6 +73,30 @@ pub struct Args {
     /// Use this `loadtest` executable instead of the one next to gatebench.
     #[arg(long, hide = true)]
     pub loadtest_bin: Option<PathBuf>,
+}
+
+/// Where the gateways of a run come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GatewayArg {
+    Placed(Placement),
+    /// The user's gateway at this URL, beside local modes.
+    External(String),
+}
+
+fn parse_gateway(text: &str) -> Result<GatewayArg, String> {
+    match text {
+        "local" => Ok(GatewayArg::Placed(Placement::Local)),
+        "in-cluster" => Ok(GatewayArg::Placed(Placement::InCluster)),
+        _ => match text.strip_prefix("external:") {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                Ok(GatewayArg::External(url.trim_end_matches('/').to_string()))
+            }
+            Some(_) => Err("external:URL needs an http:// or https:// URL".into()),
+            None => Err(format!(
+                "expected `local`, `in-cluster` or `external:URL`, not `{text}`"
+            )),
+        },
+    }
 }
 
 fn parse_target(text: &str) -> anyhow::Result<Target> {
@@ -118,12 +156,37 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "--expected-rps and --growth-rps must be positive"
     );
     let target = parse_target(&args.target)?;
-    check_placement(&target, args.gateway)?;
+    let (placement, external) = match &args.gateway {
+        GatewayArg::Placed(p) => (*p, None),
+        GatewayArg::External(url) => (
+            Placement::Local,
+            Some(External {
+                url: url.clone(),
+                metrics_url: args.gateway_metrics.clone(),
+                pid: args.gateway_pid,
+            }),
+        ),
+    };
+    anyhow::ensure!(
+        external.is_some()
+            || (args.gateway_metrics.is_none()
+                && args.gateway_pid.is_none()
+                && args.gateway_ca.is_none()),
+        "--gateway-metrics, --gateway-pid and --gateway-ca describe --gateway external:URL"
+    );
+    check_placement(&target, placement)?;
+    anyhow::ensure!(
+        placement == Placement::Local || !args.modes.contains(&Mode::KubeRbacProxy),
+        "--modes kube-rbac-proxy runs the proxy as a local process; it has no in-cluster \
+         Deployment in deploy/ (use --gateway local)"
+    );
     let options = Options {
         profile: args.profile,
         target,
-        gateway: args.gateway,
+        gateway: placement,
         modes: args.modes,
+        external,
+        external_ca: args.gateway_ca,
         scenarios: args.scenarios,
         expected_rps: args.expected_rps,
         growth_rps: args.growth_rps,
@@ -180,6 +243,23 @@ mod tests {
         ));
         assert!(parse_target("kubeconfig:").is_err());
         assert!(parse_target("kind").is_err());
+    }
+
+    #[test]
+    fn gateways_parse() {
+        let parse = |t| parse_gateway(t);
+        assert_eq!(parse("local"), Ok(GatewayArg::Placed(Placement::Local)));
+        assert_eq!(
+            parse("in-cluster"),
+            Ok(GatewayArg::Placed(Placement::InCluster))
+        );
+        assert_eq!(
+            parse("external:https://10.0.0.5:8443/"),
+            Ok(GatewayArg::External("https://10.0.0.5:8443".into()))
+        );
+        assert!(parse("external:").is_err());
+        assert!(parse("external:10.0.0.5:8443").is_err());
+        assert!(parse("remote").is_err());
     }
 
     #[test]

@@ -44,6 +44,37 @@ pub enum Error {
     },
     #[error("the paired summary {path} has no comparison")]
     NotPaired { path: PathBuf },
+    #[error(transparent)]
+    KubeRbacProxyMissing(#[from] crate::kubeapiserver::Error),
+    #[error("kube-rbac-proxy was not located at start (the mode was not asked for)")]
+    KubeRbacProxyNotLocated,
+    #[error("a run of the external mode without --gateway external:URL")]
+    ExternalNotGiven,
+    #[error("kube-rbac-proxy did not start: {reason}")]
+    ProxyStart { reason: String },
+    #[error("finding a free loopback port: {source}")]
+    FreePort {
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("pinning process {pid} to the gateway core: {source}")]
+    Pin {
+        pid: u32,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("reading {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

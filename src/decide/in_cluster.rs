@@ -2,8 +2,8 @@
 //! Deployment (from `deploy/`) instead of spawning a local gateway, and loadtest reaches it through
 //! the NodePorts kind maps to the host.
 
-use super::plan::{Credentials, RunPlan};
 use super::mode::Mode;
+use super::plan::{Credentials, RunPlan};
 use crate::kind::plan::gateway_host_urls;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, Patch, PatchParams};
@@ -76,9 +76,7 @@ pub enum Placement {
 /// Why a plan cannot run against the in-cluster gateway, if it cannot.
 pub fn skip_reason(plan: &RunPlan) -> Option<String> {
     let mode = plan.mode();
-    if plan.credentials() == Credentials::ClientCert
-        || matches!(mode, Mode::Mtls | Mode::Hybrid)
-    {
+    if plan.credentials() == Credentials::ClientCert || matches!(mode, Mode::Mtls | Mode::Hybrid) {
         return Some(format!(
             "in-cluster gateway: mode `{}` needs the client CA and server certificates, which the Deployment does not mount",
             mode.as_str()

@@ -1,7 +1,7 @@
 //! Unit tests of the in-cluster gateway's pure parts: args, patch, rollout predicate, skip decision.
 
 use super::*;
-use crate::decide::matrix::{MatrixInput, all_modes, plan};
+use crate::decide::matrix::{MatrixInput, gateway_modes, plan};
 use crate::decide::profile::{Profile, ProfileSpec};
 use crate::results::Scenario;
 use k8s_openapi::api::apps::v1::{DeploymentSpec, DeploymentStatus};
@@ -144,7 +144,7 @@ fn skips_cert_modes_crl_revocation_and_handshakes_only() {
     let plans = plan(
         &spec,
         &MatrixInput {
-            modes: all_modes(),
+            modes: gateway_modes(),
             scenarios: Vec::new(),
             expected_rps: 100.0,
             growth_rps: 1000.0,

@@ -1,18 +1,23 @@
 //! The scenario matrix: which runs a profile makes, in run order.
 
+use super::mode::Mode;
 use super::plan::RunPlan;
 use super::profile::ProfileSpec;
 use super::scenario_runs::{
     churn, cold_burst, handshake, outage, paired_steady, rate_label, revocation, saturation,
     steady, throttle_client_qps, throttle_inflight,
 };
-use super::mode::Mode;
+use crate::gateway::AuthMode;
 use crate::results::Scenario;
 use clap::ValueEnum;
 
-/// Every gateway auth mode, in the order the report lists them.
-pub fn all_modes() -> Vec<Mode> {
-    Mode::value_variants().to_vec()
+/// The reference gateway's auth modes (the default of `--modes`), in the order the report
+/// lists them.
+pub fn gateway_modes() -> Vec<Mode> {
+    AuthMode::value_variants()
+        .iter()
+        .map(|&a| Mode::from(a))
+        .collect()
 }
 
 /// What the user chose that shapes the matrix.
@@ -66,27 +71,51 @@ pub fn plan(spec: &ProfileSpec, input: &MatrixInput) -> Vec<RunPlan> {
     if wanted(Scenario::Saturation) {
         // The floor first: the others' steps are judged against its steps.
         let modes = among(
-            &[None, Tokenreview, Cached, Jwks, Mtls, Hybrid],
-            &[None, Cached, Mtls],
+            &[
+                None,
+                Tokenreview,
+                Cached,
+                Jwks,
+                Mtls,
+                Hybrid,
+                KubeRbacProxy,
+                External,
+            ],
+            &[None, Cached, Mtls, KubeRbacProxy, External],
         );
         for mode in modes {
             plans.push(saturation(spec, mode, input.slo_p99_us));
         }
     }
     if wanted(Scenario::Churn) {
-        for mode in among(&[Cached, Hybrid, Jwks], &[Cached]) {
+        for mode in among(
+            &[Cached, Hybrid, Jwks, KubeRbacProxy, External],
+            &[Cached, KubeRbacProxy, External],
+        ) {
             plans.push(churn(spec, mode, input.expected_rps));
         }
     }
     if wanted(Scenario::ColdBurst) {
-        for mode in among(&[Tokenreview, Cached, Jwks, Hybrid], &[Tokenreview, Cached]) {
+        let modes = among(
+            &[Tokenreview, Cached, Jwks, Hybrid, KubeRbacProxy, External],
+            &[Tokenreview, Cached, KubeRbacProxy, External],
+        );
+        for mode in modes {
             plans.push(cold_burst(spec, mode));
         }
     }
     if wanted(Scenario::Revocation) {
         let modes = among(
-            &[Tokenreview, Cached, Jwks, Mtls, Hybrid],
-            &[Tokenreview, Cached, Jwks, Mtls],
+            &[
+                Tokenreview,
+                Cached,
+                Jwks,
+                Mtls,
+                Hybrid,
+                KubeRbacProxy,
+                External,
+            ],
+            &[Tokenreview, Cached, Jwks, Mtls, KubeRbacProxy, External],
         );
         for mode in modes {
             plans.push(revocation(spec, mode, input.expected_rps));
@@ -94,15 +123,18 @@ pub fn plan(spec: &ProfileSpec, input: &MatrixInput) -> Vec<RunPlan> {
     }
     if wanted(Scenario::Outage) {
         let modes = among(
-            &[Tokenreview, Cached, Jwks, Hybrid],
-            &[Tokenreview, Cached, Jwks],
+            &[Tokenreview, Cached, Jwks, Hybrid, KubeRbacProxy, External],
+            &[Tokenreview, Cached, Jwks, KubeRbacProxy, External],
         );
         for mode in modes {
             plans.push(outage(spec, mode, input.expected_rps));
         }
     }
     if wanted(Scenario::Throttle) {
-        for mode in among(&[Tokenreview, Cached], &[Tokenreview, Cached]) {
+        for mode in among(
+            &[Tokenreview, Cached, KubeRbacProxy, External],
+            &[Tokenreview, Cached, KubeRbacProxy, External],
+        ) {
             plans.push(throttle_client_qps(spec, mode));
             plans.push(throttle_inflight(spec, mode));
         }

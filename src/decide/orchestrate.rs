@@ -1,17 +1,18 @@
 //! The whole decide run: start the target, set it up, run the matrix, write results.json and decision.html.
 
 use super::error::Error as RunError;
+use super::gateways::External;
 use super::in_cluster::{self, Placement};
 use super::matrix::{self, MatrixInput};
+use super::mode::Mode;
 use super::plan::RunPlan;
 use super::process::{Managed, Spec};
 use super::profile::{Profile, ProfileSpec};
 use super::progress::RunBar;
 use super::runner::{self, Context};
 use super::{binaries, criterion, environment, output, setup};
-use super::mode::Mode;
 use crate::results::{Results, RunOutcome, RunRecord, SCHEMA_VERSION, Scenario, Settings};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,10 @@ pub struct Options {
     /// Local gateway process per run, or the in-cluster Deployment (kubeconfig targets only).
     pub gateway: Placement,
     pub modes: Vec<Mode>,
+    /// The user's own gateway, measured beside the modes (`--gateway external:URL`).
+    pub external: Option<External>,
+    /// The CA of the external gateway's serving certificate, added to what the generator trusts.
+    pub external_ca: Option<PathBuf>,
     pub scenarios: Vec<Scenario>,
     pub expected_rps: f64,
     pub growth_rps: f64,
@@ -87,7 +92,12 @@ pub async fn decide(opts: Options) -> Result<Finished> {
     let plans = matrix::plan(
         &spec,
         &MatrixInput {
-            modes: opts.modes.clone(),
+            modes: opts
+                .modes
+                .iter()
+                .copied()
+                .chain(opts.external.as_ref().map(|_| Mode::External))
+                .collect(),
             scenarios: opts.scenarios.clone(),
             expected_rps: opts.expected_rps,
             growth_rps: opts.growth_rps,
@@ -236,6 +246,8 @@ async fn run_all(
                 _ => "needs the stand-in's fault admin endpoint; not available on a real cluster",
             };
             skipped(plan, reason.into())
+        } else if let Some(reason) = external_skip_reason(plan) {
+            skipped(plan, reason.into())
         } else if let Some(reason) = (opts.gateway == Placement::InCluster)
             .then(|| in_cluster::skip_reason(plan))
             .flatten()
@@ -259,6 +271,30 @@ async fn run_all(
     }
     if let Some(apiserver) = apiserver {
         apiserver.stop(Duration::from_secs(5)).await;
+    }
+}
+
+/// Runs of the user's gateway that need what only gatebench's own gateways give: a cache TTL
+/// decide sets (revocation's window), a client QPS decide sets, or the stand-in's faults between
+/// that gateway and its API server.
+fn external_skip_reason(plan: &RunPlan) -> Option<&'static str> {
+    if !plan.modes.contains(&Mode::External) || plan.is_paired() {
+        return None;
+    }
+    match plan.scenario {
+        Scenario::Revocation => Some(
+            "the external gateway's cache TTL is its own and unknown to decide, so no window \
+             can be planned to see a revoked token expire",
+        ),
+        Scenario::Outage => Some(
+            "the faults are injected by the stand-in API server decide starts; the external \
+             gateway talks to its own",
+        ),
+        Scenario::Throttle => Some(
+            "the client QPS and the API server's inflight limit are set by decide for its own \
+             gateways; the external gateway runs with its own settings",
+        ),
+        _ => None,
     }
 }
 
@@ -334,9 +370,21 @@ async fn start(
             path
         }
     };
+    let kube_rbac_proxy = match opts.modes.contains(&Mode::KubeRbacProxy) {
+        true => Some(crate::kubeapiserver::locate::kube_rbac_proxy()?),
+        false => None,
+    };
     let kube = setup::admin_client(&admin_kubeconfig).await?;
     println!("setting up identities, RBAC and PKI through the Kubernetes API");
     let prepared = setup::prepare(&kube, &admin_kubeconfig, &dirs.work).await?;
+    let ca_bundle = match &opts.external_ca {
+        None => prepared.pki_dir.join("ca.pem"),
+        Some(extra) => {
+            let path = dirs.work.join("ca-bundle.pem");
+            ca_bundle(&prepared.pki_dir.join("ca.pem"), extra, &path)?;
+            path
+        }
+    };
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -352,5 +400,23 @@ async fn start(
         http,
         pin,
         placement: opts.gateway,
+        kube_rbac_proxy,
+        external: opts.external.clone(),
+        ca_bundle,
+    })
+}
+
+/// Writes gatebench's CA and `extra` (the external gateway's) into one PEM bundle at `out`.
+fn ca_bundle(ours: &Path, extra: &Path, out: &Path) -> std::result::Result<(), RunError> {
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).map_err(|source| RunError::Read {
+            path: p.to_path_buf(),
+            source,
+        })
+    };
+    let text = format!("{}\n{}", read(ours)?.trim_end(), read(extra)?);
+    std::fs::write(out, text).map_err(|source| RunError::Write {
+        path: out.to_path_buf(),
+        source,
     })
 }

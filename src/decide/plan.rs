@@ -40,8 +40,9 @@ pub struct RunPlan {
     /// How much faster than real time the gateways' TTLs run (the profile's scale, or 1 where a
     /// run needs the real-time hit ratio).
     pub ttl_scale: f64,
-    /// Extra gateway flags (beyond listen/TLS/TTL flags).
-    pub gateway_args: Vec<String>,
+    /// The gateway's Kubernetes client limits (QPS, burst), each gateway in its own flags;
+    /// None = its defaults.
+    pub client_qps: Option<(u32, u32)>,
     /// The scenario's loadtest flags.
     pub load: Cli,
     /// Needs the stand-in's fault admin endpoint (skipped on a real cluster; faults reset after).

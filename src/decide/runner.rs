@@ -2,14 +2,14 @@
 //! counters of its own window), faults reset, and the run's record(s).
 
 use super::error::{Error, Result};
-use super::gateways::LocalGateway;
+use super::gateways::{External, LocalGateway};
 use super::in_cluster::{self, Placement};
+use super::mode::Mode;
 use super::plan::{Credentials, RunPlan};
 use super::process::{Managed, Spec};
 use super::progress::RunBar;
 use super::setup::Prepared;
 use crate::affinity::PIN_CPU_ENV;
-use super::mode::Mode;
 use crate::loadtest::cli::Cli;
 use crate::loadtest::pair::{ModelSpec, PairTarget};
 use crate::results::{Comparison, LoadSummary, RunOutcome, RunRecord};
@@ -35,6 +35,12 @@ pub struct Context {
     pub pin: Option<(usize, usize)>,
     /// Where the gateway runs.
     pub placement: Placement,
+    /// The kube-rbac-proxy binary, located at start when its mode was asked for.
+    pub kube_rbac_proxy: Option<PathBuf>,
+    /// The user's gateway of `--gateway external:URL`.
+    pub external: Option<External>,
+    /// The CAs the load generator trusts: gatebench's, and the external gateway's if given.
+    pub ca_bundle: PathBuf,
 }
 
 /// What a run produced: one record per mode, and the comparison of a paired run.
@@ -281,7 +287,7 @@ fn loadtest_cli(
     load.identities = plan.identities as usize;
     load.kubeconfig = Some(ctx.admin_kubeconfig.clone());
     load.namespace = ctx.prepared.load_namespace.clone();
-    load.ca_cert = Some(pki.join("ca.pem"));
+    load.ca_cert = Some(ctx.ca_bundle.clone());
     load.crl_out = crl.map(Path::to_path_buf);
     match gateways {
         Gateways::Local(all) if plan.is_paired() => {
@@ -290,8 +296,9 @@ fn loadtest_cli(
                 .map(|g| PairTarget {
                     mode: g.mode.as_str().into(),
                     url: g.url.clone(),
-                    metrics: Some(g.metrics_url.clone()),
-                    pid: Some(g.pid),
+                    metrics: g.metrics_url.clone(),
+                    pids: g.pids.clone(),
+                    upstream_pid: g.upstream_pid,
                     certs: (Credentials::of(g.mode) == Credentials::ClientCert)
                         .then(|| pki.clone()),
                 })
@@ -302,8 +309,8 @@ fn loadtest_cli(
         Gateways::Local(all) => {
             let g = &all[0];
             load.goose.host = Some(g.url.clone());
-            load.gateway_metrics = Some(g.metrics_url.clone());
-            load.gateway_pid = vec![g.pid];
+            load.gateway_metrics = g.metrics_url.clone();
+            load.gateway_pid = g.all_pids();
         }
         Gateways::InCluster { url, metrics_url } => {
             load.goose.host = Some(url.clone());

@@ -1,8 +1,8 @@
 //! The run of each scenario family: ids, durations and the gateway and `loadtest` knobs it needs.
 
+use super::mode::Mode;
 use super::plan::RunPlan;
 use super::profile::ProfileSpec;
-use super::mode::Mode;
 use crate::loadtest::cli::{Cli, RevokeMethod};
 use crate::results::Scenario;
 use serde_json::json;
@@ -29,11 +29,35 @@ fn base(
         duration_secs: secs,
         identities: spec.identities,
         ttl_scale: spec.time_scale,
-        gateway_args: Vec::new(),
+        client_qps: None,
         load,
         needs_stand_in: false,
         needs_crl: false,
         params: BTreeMap::new(),
+    }
+    .with_fixed_ttls()
+}
+
+impl RunPlan {
+    /// A peer's cache TTLs are its own (kube-rbac-proxy's are compiled in): its runs are in real
+    /// time and say so.
+    fn with_fixed_ttls(mut self) -> RunPlan {
+        if self.modes.iter().any(|m| !m.ttls_scale()) && self.ttl_scale != 1.0 {
+            self.ttl_scale = 1.0;
+            self.params.insert(
+                "ttls".into(),
+                json!("the peer's own cache TTLs, in real time (the time scale does not apply)"),
+            );
+        }
+        self
+    }
+}
+
+/// The token cache TTL `mode` runs with, in seconds as run.
+fn token_ttl_secs(spec: &ProfileSpec, mode: Mode) -> f64 {
+    match mode {
+        Mode::KubeRbacProxy => crate::stats::api_model::KRP_TOKEN_TTL_SECS,
+        _ => spec.token_ttl_secs(),
     }
 }
 
@@ -128,8 +152,9 @@ pub fn cold_burst(spec: &ProfileSpec, mode: Mode) -> RunPlan {
 
 pub fn revocation(spec: &ProfileSpec, mode: Mode, rate: f64) -> RunPlan {
     // Warm the cache first, then watch long enough to see it expire: the TTL plus a margin.
-    let revoke_after_secs = 1.0_f64.min(spec.token_ttl_secs() / 2.0);
-    let window_secs = revoke_after_secs + (spec.token_ttl_secs() * 1.4).max(2.0);
+    let ttl = token_ttl_secs(spec, mode);
+    let revoke_after_secs = 1.0_f64.min(ttl / 2.0);
+    let window_secs = revoke_after_secs + (ttl * 1.4).max(2.0);
     let id = format!("revocation/{}", mode.as_str());
     let mut run = base(
         Scenario::Revocation,
@@ -162,6 +187,10 @@ pub fn revocation(spec: &ProfileSpec, mode: Mode, rate: f64) -> RunPlan {
         .insert("method".into(), json!(if crl { "crl" } else { "sa" }));
     run.params
         .insert("revoke_after_secs".into(), json!(revoke_after_secs));
+    // The report scales only the part of the delay the cache accounts for.
+    if !crl {
+        run.params.insert("token_ttl_secs".into(), json!(ttl));
+    }
     run
 }
 
@@ -194,12 +223,7 @@ pub fn throttle_client_qps(spec: &ProfileSpec, mode: Mode) -> RunPlan {
     let id = format!("throttle/{}/client-qps-50", mode.as_str());
     let mut run = base(Scenario::Throttle, vec![mode], id, 0.0, 2.0, spec);
     // The real gateway's client-go settings: QPS 50, burst 100.
-    run.gateway_args = vec![
-        "--kube-qps".into(),
-        "50".into(),
-        "--kube-burst".into(),
-        "100".into(),
-    ];
+    run.client_qps = Some((50, 100));
     run.load.concurrency = concurrency as usize;
     run.params.insert("kube_qps".into(), json!(50));
     run.params.insert("kube_burst".into(), json!(100));

@@ -31,6 +31,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub const GATEWAY_NAMESPACE: &str = "gatebench-system";
 pub const LOAD_NAMESPACE: &str = "gatebench-load";
 pub const GATEWAY_SERVICE_ACCOUNT: &str = "gatebench-gateway";
+/// kube-rbac-proxy's own identity (bound to `system:auth-delegator`, as its docs deploy it).
+pub const KRP_SERVICE_ACCOUNT: &str = "kube-rbac-proxy";
 /// Organisation (O) of the load client certificates; the gateway maps it to a group.
 pub const CLIENT_CERT_GROUP: &str = "gatebench-signal-clients";
 /// Client certificates made: enough for the largest profile's identities.
@@ -43,6 +45,8 @@ const GATEWAY_TOKEN_SECS: i64 = 24 * 3600;
 pub struct Prepared {
     /// Kubeconfig with the gateway ServiceAccount's token (system:auth-delegator, not admin).
     pub gateway_kubeconfig: PathBuf,
+    /// Kubeconfig with kube-rbac-proxy's ServiceAccount token (system:auth-delegator).
+    pub krp_kubeconfig: PathBuf,
     /// Output of `gatebench pki` (ca.pem, server.pem, client-N.pem, ...).
     pub pki_dir: PathBuf,
     pub gateway_namespace: String,
@@ -121,32 +125,60 @@ pub async fn prepare(
     .await
     .map_err(kube_err("issuer discovery RBAC"))?;
 
-    let token = kubesetup::request_token(
+    kubesetup::ensure_service_account(client, GATEWAY_NAMESPACE, KRP_SERVICE_ACCOUNT)
+        .await
+        .map_err(kube_err("kube-rbac-proxy's ServiceAccount"))?;
+    kubesetup::bind_cluster_role(
         client,
-        GATEWAY_NAMESPACE,
-        GATEWAY_SERVICE_ACCOUNT,
-        &[],
-        GATEWAY_TOKEN_SECS,
+        "gatebench-kube-rbac-proxy-auth-delegator",
+        "system:auth-delegator",
+        vec![kubesetup::service_account_subject(
+            GATEWAY_NAMESPACE,
+            KRP_SERVICE_ACCOUNT,
+        )],
     )
     .await
-    .map_err(kube_err("the gateway's token"))?;
+    .map_err(kube_err("kube-rbac-proxy RBAC"))?;
+
     let admin = Kubeconfig::read_from(admin_kubeconfig).map_err(|source| Error::Kubeconfig {
         path: admin_kubeconfig.to_path_buf(),
         source,
     })?;
     let gateway_kubeconfig = work_dir.join("gateway.kubeconfig");
-    let yaml = serde_yaml_ng::to_string(&kubesetup::kubeconfig_with_token(&admin, &token))
-        .expect("a Kubeconfig serializes to YAML");
-    write_private(&gateway_kubeconfig, yaml.as_bytes())?;
+    identity_kubeconfig(client, &admin, GATEWAY_SERVICE_ACCOUNT, &gateway_kubeconfig).await?;
+    let krp_kubeconfig = work_dir.join("kube-rbac-proxy.kubeconfig");
+    identity_kubeconfig(client, &admin, KRP_SERVICE_ACCOUNT, &krp_kubeconfig).await?;
 
     let pki_dir = work_dir.join("pki");
     make_pki(&pki_dir)?;
     Ok(Prepared {
         gateway_kubeconfig,
+        krp_kubeconfig,
         pki_dir,
         gateway_namespace: GATEWAY_NAMESPACE.into(),
         load_namespace: LOAD_NAMESPACE.into(),
     })
+}
+
+/// Writes the admin kubeconfig's cluster with a token of `service_account` (gateway namespace).
+async fn identity_kubeconfig(
+    client: &kube::Client,
+    admin: &Kubeconfig,
+    service_account: &str,
+    out: &Path,
+) -> Result<()> {
+    let token = kubesetup::request_token(
+        client,
+        GATEWAY_NAMESPACE,
+        service_account,
+        &[],
+        GATEWAY_TOKEN_SECS,
+    )
+    .await
+    .map_err(kube_err("a gateway token"))?;
+    let yaml = serde_yaml_ng::to_string(&kubesetup::kubeconfig_with_token(admin, &token))
+        .expect("a Kubeconfig serializes to YAML");
+    write_private(out, yaml.as_bytes())
 }
 
 /// Writes a credential file readable by its owner only.

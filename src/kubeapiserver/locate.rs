@@ -78,7 +78,9 @@ pub fn kube_rbac_proxy() -> Result<PathBuf> {
     let candidates = match std::env::var_os(KRP_BIN_ENV).filter(|v| !v.is_empty()) {
         Some(path) => vec![PathBuf::from(path)],
         None => tools_dirs(
-            &Path::new(".tools/kube-rbac-proxy").join(KRP_VERSION).join("bin"),
+            &Path::new(".tools/kube-rbac-proxy")
+                .join(KRP_VERSION)
+                .join("bin"),
             std::env::current_dir().ok(),
         )
         .into_iter()

@@ -6,13 +6,17 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-/// One gateway of a paired comparison: `MODE=URL[;metrics=URL][;pid=N][;certs=DIR]`.
+/// One gateway of a paired comparison:
+/// `MODE=URL[;metrics=URL][;pid=N]...[;upstream-pid=N][;certs=DIR]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairTarget {
     pub mode: String,
     pub url: String,
     pub metrics: Option<String>,
-    pub pid: Option<u32>,
+    /// The processes that serve it, their CPU summed (`pid=` repeats).
+    pub pids: Vec<u32>,
+    /// The app behind a proxy: its CPU counts in the target's and is also reported alone.
+    pub upstream_pid: Option<u32>,
     /// `gatebench pki` directory: present client certificates instead of bearer tokens.
     pub certs: Option<PathBuf>,
 }
@@ -27,20 +31,25 @@ impl FromStr for PairTarget {
             .split_once('=')
             .filter(|(m, u)| !m.is_empty() && !u.is_empty())
             .ok_or_else(|| {
-                format!("`{text}`: expected MODE=URL[;metrics=URL][;pid=N][;certs=DIR]")
+                format!("`{text}`: expected MODE=URL[;metrics=URL][;pid=N]...[;upstream-pid=N][;certs=DIR]")
             })?;
         let mut pair = PairTarget {
             mode: mode.to_string(),
             url: url.to_string(),
             metrics: None,
-            pid: None,
+            pids: Vec::new(),
+            upstream_pid: None,
             certs: None,
         };
         for part in parts {
             match part.split_once('=') {
                 Some(("metrics", v)) => pair.metrics = Some(v.to_string()),
-                Some(("pid", v)) => {
-                    pair.pid = Some(v.parse().map_err(|_| format!("`{text}`: bad pid `{v}`"))?)
+                Some(("pid", v)) => pair
+                    .pids
+                    .push(v.parse().map_err(|_| format!("`{text}`: bad pid `{v}`"))?),
+                Some(("upstream-pid", v)) => {
+                    pair.upstream_pid =
+                        Some(v.parse().map_err(|_| format!("`{text}`: bad pid `{v}`"))?)
                 }
                 Some(("certs", v)) => pair.certs = Some(PathBuf::from(v)),
                 _ => return Err(format!("`{text}`: unknown part `{part}`")),
@@ -56,8 +65,11 @@ impl fmt::Display for PairTarget {
         if let Some(m) = &self.metrics {
             write!(f, ";metrics={m}")?;
         }
-        if let Some(p) = self.pid {
+        for p in &self.pids {
             write!(f, ";pid={p}")?;
+        }
+        if let Some(p) = self.upstream_pid {
+            write!(f, ";upstream-pid={p}")?;
         }
         if let Some(c) = &self.certs {
             write!(f, ";certs={}", c.display())?;
@@ -122,12 +134,17 @@ mod tests {
         let text = "mtls=https://127.0.0.1:8443;metrics=http://127.0.0.1:9;pid=42;certs=/tmp/pki";
         let pair: PairTarget = text.parse().unwrap();
         assert_eq!(pair.mode, "mtls");
-        assert_eq!(pair.pid, Some(42));
+        assert_eq!(pair.pids, vec![42]);
         assert_eq!(pair.to_string(), text);
+        let proxied = "kube-rbac-proxy=https://127.0.0.1:8443;pid=7;pid=8;upstream-pid=9";
+        let pair: PairTarget = proxied.parse().unwrap();
+        assert_eq!((&pair.pids[..], pair.upstream_pid), (&[7, 8][..], Some(9)));
+        assert_eq!(pair.to_string(), proxied);
         let bare: PairTarget = "none=http://h:1".parse().unwrap();
-        assert_eq!((bare.metrics, bare.pid, bare.certs), (None, None, None));
+        assert_eq!((bare.metrics, bare.pids, bare.certs), (None, vec![], None));
         assert!("none".parse::<PairTarget>().is_err());
         assert!("none=http://h;pid=x".parse::<PairTarget>().is_err());
+        assert!("none=http://h;upstream-pid=".parse::<PairTarget>().is_err());
         assert!("none=http://h;colour=red".parse::<PairTarget>().is_err());
     }
 

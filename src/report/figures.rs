@@ -5,8 +5,17 @@ use crate::results::{
     Comparison, Estimate, LoadSummary, ModeComparison, Results, RunOutcome, RunRecord, Scenario,
 };
 
-/// Gateway auth modes in the order the report lists them.
-pub const MODE_ORDER: [&str; 6] = ["none", "tokenreview", "cached", "jwks", "mtls", "hybrid"];
+/// Modes in the order the report lists them: the gateway's auth modes, then the peers.
+pub const MODE_ORDER: [&str; 8] = [
+    "none",
+    "tokenreview",
+    "cached",
+    "jwks",
+    "mtls",
+    "hybrid",
+    "kube-rbac-proxy",
+    "external",
+];
 
 /// Modes that keep a TTL cache of auth answers, so their API calls are driven by the TTL
 /// (scaled down in short profiles) rather than by the request rate.
@@ -268,17 +277,24 @@ pub fn real_time_divisor(mode: &str, time_scale: f64) -> f64 {
     }
 }
 
-/// Seconds of a revocation measurement projected to real time. Only delays that wait out a
-/// scaled TTL (token cache, token expiry) are multiplied by the time-scale factor; a CRL
-/// reload or an uncached review is as fast in a scaled run as in a real one.
-pub fn revocation_real_secs(mode: &str, method: &str, ms: u64, time_scale: f64) -> f64 {
+/// Seconds of `run`'s revocation measurement projected to real time. Only delays that wait out a
+/// scaled TTL (token cache, token expiry) are multiplied by the run's time-scale factor; a CRL
+/// reload or an uncached review is as fast in a scaled run as in a real one. When the run states
+/// its token TTL as run (`params.token_ttl_secs`), only the part of the delay up to that TTL is
+/// the cache's and scaled: what lies beyond it is the API server's own lag (a real
+/// kube-apiserver's token authenticator takes seconds to see a deleted ServiceAccount), real time.
+pub fn revocation_real_secs(run: &RunRecord, method: &str, ms: u64, time_scale: f64) -> f64 {
+    let mode = run.mode.as_str();
+    let secs = ms as f64 / 1_000.0;
     let ttl_bound = matches!(mode, "cached" | "jwks" | "hybrid") && method != "crl";
-    let scale = if ttl_bound && time_scale > 0.0 {
-        time_scale
-    } else {
-        1.0
-    };
-    ms as f64 / 1_000.0 * scale
+    let scale = run_time_scale(run, time_scale);
+    if !ttl_bound || scale <= 1.0 {
+        return secs;
+    }
+    match run.params.get("token_ttl_secs").and_then(|v| v.as_f64()) {
+        Some(ttl) if ttl > 0.0 => secs.min(ttl) * scale + (secs - ttl).max(0.0),
+        _ => secs * scale,
+    }
 }
 
 /// Optional per-interval auth API calls of a run, `params.apiserver_calls_timeline` =
@@ -330,6 +346,24 @@ pub struct Capacity {
     pub ramp_top_rps: f64,
     /// Whether the generator, not the gateway, limited a step.
     pub generator_limited: bool,
+    /// The ramp's first step (offered RPS, achieved RPS, p99 µs), to say what happened when no
+    /// step held.
+    pub first_step: Option<(f64, f64, u64)>,
+}
+
+impl Capacity {
+    /// The held rate for a table; when no step held, what the first step did instead of "0".
+    pub fn text(&self) -> String {
+        match self.first_step {
+            Some((offered, achieved, p99)) if self.held_rps <= 0.0 => format!(
+                "below the ramp's first step: {} RPS offered, {} achieved, p99 {}",
+                crate::report::numfmt::rps(offered),
+                crate::report::numfmt::rps(achieved),
+                crate::report::numfmt::latency_us(p99)
+            ),
+            _ => crate::report::numfmt::rps(self.held_rps),
+        }
+    }
 }
 
 /// The highest rate `mode` held in a saturation run (from `max_held_rps`, else from its steps).
@@ -359,6 +393,10 @@ pub fn capacity(results: &Results, mode: &str, slo_p99_us: u64) -> Option<Capaci
                 held_rps,
                 ramp_top_rps,
                 generator_limited: load.generator.limited || step_limited,
+                first_step: load
+                    .steps
+                    .first()
+                    .map(|s| (s.offered_rps, s.achieved_rps, s.latency_us.p99)),
             })
         })
         .max_by(|a, b| a.held_rps.total_cmp(&b.held_rps))
@@ -428,16 +466,39 @@ mod tests {
 
     #[test]
     fn only_ttl_bound_revocations_are_scaled() {
+        let rev = |mode: &str| run(mode, Scenario::Revocation, 100.0, LoadSummary::default());
+        let cached = rev("cached");
         assert_eq!(
-            revocation_real_secs("cached", "serviceaccount-delete", 3_000, 10.0),
+            revocation_real_secs(&cached, "serviceaccount-delete", 3_000, 10.0),
             30.0
         );
-        assert_eq!(revocation_real_secs("hybrid", "crl", 3_000, 10.0), 3.0);
         assert_eq!(
-            revocation_real_secs("tokenreview", "serviceaccount-delete", 40, 10.0),
+            revocation_real_secs(&rev("hybrid"), "crl", 3_000, 10.0),
+            3.0
+        );
+        assert_eq!(
+            revocation_real_secs(&rev("tokenreview"), "serviceaccount-delete", 40, 10.0),
             0.04
         );
-        assert_eq!(revocation_real_secs("mtls", "crl", 500, 10.0), 0.5);
+        assert_eq!(revocation_real_secs(&rev("mtls"), "crl", 500, 10.0), 0.5);
+        // Beyond the TTL as run the delay is the API server's own, not scaled: a 5 s cache
+        // (scaled 60x) refused after 7 s is 5 min of cache and 2 s of API server.
+        let mut stated = rev("cached");
+        stated.params.insert("token_ttl_secs".into(), 5.0.into());
+        assert_eq!(
+            revocation_real_secs(&stated, "serviceaccount-delete", 7_000, 60.0),
+            302.0
+        );
+        assert_eq!(
+            revocation_real_secs(&stated, "serviceaccount-delete", 4_000, 60.0),
+            240.0
+        );
+        // A run at real-time TTLs is never scaled.
+        stated.params.insert("ttl_time_scale".into(), 1.0.into());
+        assert_eq!(
+            revocation_real_secs(&stated, "serviceaccount-delete", 7_000, 60.0),
+            7.0
+        );
     }
 
     #[test]
@@ -487,6 +548,15 @@ mod tests {
         assert_eq!((c.held_rps, c.ramp_top_rps), (200.0, 400.0));
         // A tighter SLO than the ramp used re-judges the steps.
         assert_eq!(capacity(&r, "cached", 1_000).unwrap().held_rps, 100.0);
+        let none_held = capacity(&r, "cached", 1).unwrap();
+        assert_eq!(none_held.held_rps, 0.0);
+        assert!(
+            none_held
+                .text()
+                .starts_with("below the ramp's first step: 100 RPS offered"),
+            "{}",
+            none_held.text()
+        );
         load.max_held_rps = Some(350.0);
         let r = results(vec![run("cached", Scenario::Saturation, 100.0, load)], 1.0);
         assert_eq!(capacity(&r, "cached", 2_000).unwrap().held_rps, 350.0);

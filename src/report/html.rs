@@ -84,6 +84,7 @@ pub fn render_html_with(results: &Results, histograms: &charts::RunHistograms) -
     out.push_str("</section>");
     out.push_str(&microbenchmarks(results));
     out.push_str(&not_measured_runs(results));
+    out.push_str(&every_run(results));
     out.push_str(&how_measured(results));
     out.push_str("</body></html>\n");
     out
@@ -132,9 +133,9 @@ fn not_measured_runs(results: &Results) -> String {
                     ("no data", "the run ended without a load summary")
                 }
                 RunOutcome::Ok => return None,
-                RunOutcome::Failed { error } => ("failed", error.as_str()),
-                RunOutcome::NoData { reason } => ("no data", reason.as_str()),
-                RunOutcome::Skipped { reason } => ("skipped", reason.as_str()),
+                RunOutcome::Failed { error } => (run.outcome.label(), error.as_str()),
+                RunOutcome::NoData { reason } => (run.outcome.label(), reason.as_str()),
+                RunOutcome::Skipped { reason } => (run.outcome.label(), reason.as_str()),
             };
             Some(vec![
                 esc(&run.id),
@@ -160,6 +161,53 @@ fn not_measured_runs(results: &Results) -> String {
     }
     out.push_str("</section>");
     out
+}
+
+/// Every run of the matrix with what it offered and achieved and the TTL scale it ran at, so a
+/// figure anywhere above can be traced to its run and its files under runs/.
+fn every_run(results: &Results) -> String {
+    let scale = super::figures::time_scale(results);
+    let rows: Vec<Vec<String>> = results
+        .runs
+        .iter()
+        .map(|r| {
+            let load = r.load.as_ref();
+            let ttl = match super::figures::run_time_scale(r, scale) {
+                s if s > 1.0 => format!("scaled {s}x"),
+                _ if r.params.contains_key("ttls") => "real time (the peer's own)".into(),
+                _ => "real time".into(),
+            };
+            vec![
+                esc(&r.id),
+                esc(r.outcome.label()),
+                numfmt::rps(r.offered_rps),
+                load.map_or("n/a".into(), |l| numfmt::rps(l.achieved_rps)),
+                load.map_or("n/a".into(), |l| {
+                    numfmt::int(super::figures::requests(l) as f64)
+                }),
+                numfmt::secs(r.duration_secs),
+                esc(&ttl),
+            ]
+        })
+        .collect();
+    format!(
+        "<section><h2>Every run</h2>{}<p class=\"note\">Each run's load summary and interval log \
+         are runs/&lt;run id with / as _&gt;.json and .hlog beside results.json (a paired run's \
+         modes share one file, named after the comparison).</p></section>",
+        table(
+            "runs",
+            &[
+                "run",
+                "outcome",
+                "offered RPS",
+                "achieved RPS",
+                "requests",
+                "window",
+                "TTLs",
+            ],
+            &rows,
+        )
+    )
 }
 
 fn how_measured(results: &Results) -> String {

@@ -116,6 +116,30 @@ fn spread_rows(c: &Comparison) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// For a proxy measured with the app behind it (kube-rbac-proxy): how much of its CPU the app
+/// spent, so the proxy's own share can be read off.
+fn upstream_notes(results: &Results, c: &Comparison) -> Vec<String> {
+    figures::with_data(results)
+        .filter(|(run, _)| {
+            run.params.contains_key("paired_with") && run.offered_rps == c.offered_rps
+        })
+        .filter_map(|(run, load)| {
+            let upstream = load.server.upstream_cpu_secs?;
+            let all = load.server.gateway_cpu_secs.filter(|a| *a > 0.0)?;
+            let n = figures::requests(load).max(1) as f64;
+            Some(format!(
+                "{}: its CPU is the proxy's plus the no-auth gateway's behind it (its upstream, \
+                 the floor's program); the upstream spent {:.0}% of it, {} per request, so the \
+                 proxy itself spent {} per request.",
+                run.mode,
+                upstream / all * 100.0,
+                numfmt::signed_us(upstream * 1e6 / n),
+                numfmt::signed_us((all - upstream) * 1e6 / n),
+            ))
+        })
+        .collect()
+}
+
 /// Every comparison as an HTML fragment (nothing when there is none).
 pub fn render(results: &Results) -> String {
     let mut out = String::new();
@@ -168,6 +192,9 @@ pub fn render(results: &Results) -> String {
             ));
         }
         out.push_str(&format!("<p class=\"note\">{}</p>", esc(&c.method)));
+        for note in upstream_notes(results, c) {
+            out.push_str(&format!("<p class=\"note\">{}</p>", esc(&note)));
+        }
         for note in &c.notes {
             out.push_str(&format!("<p class=\"note\">{}</p>", esc(note)));
         }

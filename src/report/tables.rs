@@ -28,7 +28,8 @@ pub struct RateRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModeRow {
     pub mode: String,
-    pub held_rps: Option<f64>,
+    /// Highest rate held in the saturation ramp, as text (what the first step did when none held).
+    pub held: Option<String>,
     /// Revocation delay, projected to real time, in seconds; Err(text) when never refused.
     pub revocation: Option<Result<f64, String>>,
     pub outage_known: Option<f64>,
@@ -73,13 +74,13 @@ pub fn mode_rows(results: &Results) -> Vec<ModeRow> {
         .into_iter()
         .map(|mode| {
             let revocation = figures::runs_of(results, Scenario::Revocation, &mode)
-                .find_map(|(_, l)| l.revocation.as_ref())
-                .map(|rev| match rev.delay_ms {
-                    Some(ms) => Ok(figures::revocation_real_secs(&mode, &rev.method, ms, scale)),
+                .find_map(|(run, l)| Some((run, l.revocation.as_ref()?)))
+                .map(|(run, rev)| match rev.delay_ms {
+                    Some(ms) => Ok(figures::revocation_real_secs(run, &rev.method, ms, scale)),
                     None => Err(format!(
                         "not refused within {}",
                         numfmt::secs(figures::revocation_real_secs(
-                            &mode,
+                            run,
                             &rev.method,
                             rev.observed_for_ms,
                             scale,
@@ -89,8 +90,8 @@ pub fn mode_rows(results: &Results) -> Vec<ModeRow> {
             let outage = figures::runs_of(results, Scenario::Outage, &mode)
                 .find_map(|(_, l)| l.outage.as_ref());
             ModeRow {
-                held_rps: figures::capacity(results, &mode, results.settings.slo_p99_us)
-                    .map(|c| c.held_rps),
+                held: figures::capacity(results, &mode, results.settings.slo_p99_us)
+                    .map(|c| c.text()),
                 revocation,
                 outage_known: outage
                     .filter(|o| o.known.requests > 0)
@@ -137,7 +138,7 @@ pub fn render(results: &Results) -> String {
         .map(|m| {
             vec![
                 esc(&m.mode),
-                numfmt::opt(m.held_rps, numfmt::rps),
+                esc(m.held.as_deref().unwrap_or("n/a")),
                 match m.revocation {
                     Some(Ok(secs)) => esc(&numfmt::secs(secs)),
                     Some(Err(text)) => esc(&text),
@@ -187,5 +188,19 @@ pub fn render(results: &Results) -> String {
          real-time figures; for tokenreview and none they follow the request rate and are not scaled.</p>",
         esc(&figures::time_scale(results).to_string())
     ));
+    if figures::with_data(results).any(|(run, _)| run.mode == "kube-rbac-proxy") {
+        out.push_str(&format!(
+            "<p class=\"note\">kube-rbac-proxy's caches are its compiled-in defaults: TokenReview \
+             {} for successes and failures alike, SubjectAccessReview {} for allowed answers and \
+             30 s for denials. The time scale cannot shorten them, so its runs are in real time: \
+             its revocation delay is measured as it would be in production, not projected, and \
+             its churn and cold-burst calls are those of a 2-minute cache over a window of \
+             seconds (each new identity costs a review, none expires), where the gateway modes' \
+             TTLs ran scaled. Its CPU is the proxy's plus the no-auth gateway's behind it, both \
+             pinned to the gateway core.</p>",
+            numfmt::secs(crate::stats::api_model::KRP_TOKEN_TTL_SECS),
+            numfmt::secs(crate::stats::api_model::KRP_SAR_ALLOW_TTL_SECS),
+        ));
+    }
     out
 }

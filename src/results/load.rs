@@ -67,7 +67,8 @@ pub struct ChurnPoint {
     /// Fraction of requests from never-seen identities (0.0..=1.0).
     pub churn_fraction: f64,
     pub requests: u64,
-    /// Token-cache hit ratio over this level, from the gateway's /metrics.
+    /// Token-cache hit ratio over this level, from the gateway's /metrics (or, for a gateway
+    /// without them, one minus the API server's TokenReviews per request).
     pub token_hit_ratio: f64,
     pub tokenreviews: u64,
 }

@@ -135,6 +135,18 @@ pub enum RunOutcome {
     },
 }
 
+impl RunOutcome {
+    /// "ok", "failed", "no data" or "skipped".
+    pub fn label(&self) -> &'static str {
+        match self {
+            RunOutcome::Ok => "ok",
+            RunOutcome::Failed { .. } => "failed",
+            RunOutcome::NoData { .. } => "no data",
+            RunOutcome::Skipped { .. } => "skipped",
+        }
+    }
+}
+
 /// Hits and misses of one gateway cache during a run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CacheCounts {
@@ -178,6 +190,10 @@ pub struct ServerCounts {
     /// CPU seconds (user + system) of the gateway process(es), from /proc.
     #[serde(default)]
     pub gateway_cpu_secs: Option<f64>,
+    /// The share of `gateway_cpu_secs` spent by the app behind a proxy (kube-rbac-proxy's
+    /// upstream), when the target is one.
+    #[serde(default)]
+    pub upstream_cpu_secs: Option<f64>,
 }
 
 impl ServerCounts {
@@ -191,6 +207,7 @@ impl ServerCounts {
         client_throttle_wait_secs: None,
         gateway_apiserver_calls: BTreeMap::new(),
         gateway_cpu_secs: None,
+        upstream_cpu_secs: None,
     };
 
     /// TokenReviews: the API server's count, else the gateway's own.
@@ -258,6 +275,7 @@ impl ServerCounts {
             &other.gateway_apiserver_calls,
         );
         add(&mut self.gateway_cpu_secs, other.gateway_cpu_secs);
+        add(&mut self.upstream_cpu_secs, other.upstream_cpu_secs);
     }
 
     /// Whether the API server answered 429 or the client-side limiter made calls wait.

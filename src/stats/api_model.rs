@@ -20,9 +20,17 @@ pub enum ApiUse {
 pub const TOKENREVIEWS: &str = "tokenreviews";
 pub const SUBJECTACCESSREVIEWS: &str = "subjectaccessreviews";
 
+/// kube-rbac-proxy's token cache TTL, compiled in (pkg/authn/delegating.go: `CacheTTL: 2 *
+/// time.Minute`, for successes and failures alike); it does not follow gatebench's time scale.
+pub const KRP_TOKEN_TTL_SECS: f64 = 120.0;
+/// kube-rbac-proxy's SubjectAccessReview cache TTL for allowed answers (pkg/authz/auth.go:
+/// `AllowCacheTTL: 5 * time.Minute`; denials are kept 30 s).
+pub const KRP_SAR_ALLOW_TTL_SECS: f64 = 300.0;
+
 /// How gateway mode `mode` uses each API, given its caches' TTLs (seconds, as run or real):
 /// TokenReview for bearer modes (cached or per request), a cached SubjectAccessReview for
-/// every authenticating mode, nothing for `none`. Unknown modes make no claim (empty).
+/// every authenticating mode, nothing for `none`. kube-rbac-proxy caches both with its own
+/// compiled-in TTLs (the arguments do not apply). Unknown modes make no claim (empty).
 pub fn mode_apis(
     mode: &str,
     token_ttl_secs: f64,
@@ -43,6 +51,20 @@ pub fn mode_apis(
         "jwks" | "mtls" => vec![
             (TOKENREVIEWS, ApiUse::NotCalled),
             (SUBJECTACCESSREVIEWS, sar),
+        ],
+        "kube-rbac-proxy" => vec![
+            (
+                TOKENREVIEWS,
+                ApiUse::Cached {
+                    ttl_secs: KRP_TOKEN_TTL_SECS,
+                },
+            ),
+            (
+                SUBJECTACCESSREVIEWS,
+                ApiUse::Cached {
+                    ttl_secs: KRP_SAR_ALLOW_TTL_SECS,
+                },
+            ),
         ],
         "none" => vec![
             (TOKENREVIEWS, ApiUse::NotCalled),

@@ -5,44 +5,24 @@ use crate::decide_support;
 
 use decide_support::*;
 use gatebench::results::RunOutcome;
-use std::io::BufRead;
 use std::time::Duration;
 
 #[test]
 fn kubeconfig_target_measures_through_the_api_and_skips_fault_scenarios() {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("cluster.kubeconfig");
-    let mut apiserver = gatebench()
-        .args(["apiserver", "--listen", "127.0.0.1:0", "--kubeconfig-out"])
-        .arg(&kubeconfig)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(dir.path().join("apiserver.stderr")).unwrap())
-        .spawn()
-        .unwrap();
-    // Kill the stand-in however the test ends.
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let stdout = apiserver.stdout.take().unwrap();
-    let _apiserver = KillOnDrop(apiserver);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if line.contains("\"listening\"") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("the stand-in reports listening");
+    let kc = kubeconfig.display().to_string();
+    let _apiserver = Server::start(
+        &[
+            "apiserver",
+            "--listen",
+            "127.0.0.1:0",
+            "--kubeconfig-out",
+            &kc,
+        ],
+        dir.path(),
+        "apiserver",
+    );
 
     let out = dir.path().join("reports");
     let mut cmd = gatebench();

@@ -37,6 +37,7 @@ mod decide_errors;
 mod decide_in_cluster;
 mod decide_kube_apiserver;
 mod decide_kubeconfig;
+mod decide_peers;
 mod gateway_api_calls;
 mod gateway_decisions;
 mod gateway_hostile;

@@ -143,3 +143,65 @@ pub fn processes_mentioning(needle: &str) -> Vec<u32> {
         })
         .collect()
 }
+
+/// A `gatebench` server child (stand-in, gateway) started by a test, killed however it ends.
+pub struct Server {
+    child: Child,
+    /// Its `{"event":"listening",..}` line.
+    pub listening: serde_json::Value,
+}
+
+impl Server {
+    /// Starts `gatebench ARGS` and waits (up to 60 s) for its listening line; stderr goes to
+    /// `dir/NAME.stderr`.
+    pub fn start(args: &[&str], dir: &Path, name: &str) -> Server {
+        use std::io::BufRead;
+        let mut child = gatebench()
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join(format!("{name}.stderr"))).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("\"listening\"") {
+                    let _ = tx.send(line);
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            listening: serde_json::Value::Null,
+        };
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("{name} reports listening"));
+        server.listening = serde_json::from_str(&line).expect("a JSON listening line");
+        server
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A string field of the listening line.
+    pub fn field(&self, key: &str) -> String {
+        self.listening[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no `{key}` in {}", self.listening))
+            .to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -20,7 +20,7 @@ fn ids(plans: &[RunPlan]) -> Vec<&str> {
 #[test]
 fn quick_covers_every_scenario_and_mode_within_five_minutes() {
     let spec = ProfileSpec::of(Profile::Quick);
-    let plans = plan(&spec, &input(&all_modes()));
+    let plans = plan(&spec, &input(&gateway_modes()));
     for scenario in Scenario::ALL {
         assert!(
             plans.iter().any(|p| p.scenario == scenario),
@@ -33,7 +33,11 @@ fn quick_covers_every_scenario_and_mode_within_five_minutes() {
             .iter()
             .find(|p| p.id == id)
             .expect("paired steady run");
-        assert_eq!(paired.modes, all_modes(), "every mode in one comparison");
+        assert_eq!(
+            paired.modes,
+            gateway_modes(),
+            "every mode in one comparison"
+        );
         assert!(paired.is_paired());
     }
     // Start-up of the stand-in and PKI takes ~15 s more.
@@ -43,7 +47,10 @@ fn quick_covers_every_scenario_and_mode_within_five_minutes() {
 
 #[test]
 fn standard_takes_about_twenty_minutes() {
-    let plans = plan(&ProfileSpec::of(Profile::Standard), &input(&all_modes()));
+    let plans = plan(
+        &ProfileSpec::of(Profile::Standard),
+        &input(&gateway_modes()),
+    );
     let minutes = estimated_secs(&plans) / 60.0;
     assert!((15.0..=25.0).contains(&minutes), "{minutes:.1} min");
 }
@@ -51,7 +58,7 @@ fn standard_takes_about_twenty_minutes() {
 #[test]
 fn run_ids_are_unique() {
     for paired in [true, false] {
-        let mut wanted = input(&all_modes());
+        let mut wanted = input(&gateway_modes());
         wanted.paired = paired;
         let plans = plan(&ProfileSpec::of(Profile::Standard), &wanted);
         let mut seen = ids(&plans);
@@ -107,7 +114,7 @@ fn named_scenarios_run_even_on_tiny() {
 
 #[test]
 fn saturation_runs_the_floor_first() {
-    let mut wanted = input(&all_modes());
+    let mut wanted = input(&gateway_modes());
     wanted.scenarios = vec![Scenario::Saturation];
     let plans = plan(&ProfileSpec::of(Profile::Quick), &wanted);
     assert_eq!(
@@ -124,10 +131,7 @@ fn mtls_uses_certificates_and_a_crl_for_revocation() {
     assert_eq!(rev.credentials(), Credentials::ClientCert);
     assert!(rev.needs_crl);
     assert!(rev.load.new_connection);
-    let sa = plan(
-        &ProfileSpec::of(Profile::Quick),
-        &input(&[Mode::Cached]),
-    );
+    let sa = plan(&ProfileSpec::of(Profile::Quick), &input(&[Mode::Cached]));
     let sa = sa.iter().find(|p| p.id == "revocation/cached").unwrap();
     assert!(!sa.load.new_connection);
 }
@@ -135,7 +139,7 @@ fn mtls_uses_certificates_and_a_crl_for_revocation() {
 #[test]
 fn paired_comparisons_run_real_ttls_and_ttl_scenarios_the_profiles() {
     let spec = ProfileSpec::of(Profile::Quick);
-    let plans = plan(&spec, &input(&all_modes()));
+    let plans = plan(&spec, &input(&gateway_modes()));
     for p in &plans {
         let expected = if p.is_paired() { 1.0 } else { spec.time_scale };
         assert_eq!(p.ttl_scale, expected, "{}", p.id);
@@ -153,4 +157,47 @@ fn paired_comparisons_run_real_ttls_and_ttl_scenarios_the_profiles() {
             );
         }
     }
+}
+
+#[test]
+fn kube_rbac_proxy_runs_every_scenario_but_handshakes_in_real_time() {
+    let spec = ProfileSpec::of(Profile::Quick);
+    let plans = plan(&spec, &input(&[Mode::Cached, Mode::KubeRbacProxy]));
+    let own: Vec<&RunPlan> = plans
+        .iter()
+        .filter(|p| !p.is_paired() && p.modes == [Mode::KubeRbacProxy])
+        .collect();
+    let scenarios: Vec<Scenario> = own.iter().map(|p| p.scenario).collect();
+    for s in [
+        Scenario::Saturation,
+        Scenario::Churn,
+        Scenario::ColdBurst,
+        Scenario::Revocation,
+        Scenario::Outage,
+        Scenario::Throttle,
+    ] {
+        assert!(scenarios.contains(&s), "{s:?} missing: {scenarios:?}");
+    }
+    // Its TTLs are compiled in: its runs are in real time and say so; the cached mode's
+    // scenario runs keep the profile's scale.
+    for p in &own {
+        assert_eq!(p.ttl_scale, 1.0, "{}", p.id);
+        assert!(p.params.contains_key("ttls"), "{}", p.id);
+    }
+    let cached_churn = plans
+        .iter()
+        .find(|p| p.id.starts_with("churn/cached"))
+        .unwrap();
+    assert_eq!(cached_churn.ttl_scale, spec.time_scale);
+    // Revocation watches past its 2-minute token cache.
+    let rev = own
+        .iter()
+        .find(|p| p.scenario == Scenario::Revocation)
+        .unwrap();
+    assert!(rev.duration_secs > 120.0, "{}", rev.duration_secs);
+    let qps = own
+        .iter()
+        .find(|p| p.id.contains("client-qps"))
+        .expect("the client-QPS throttle run");
+    assert_eq!(qps.client_qps, Some((50, 100)));
 }

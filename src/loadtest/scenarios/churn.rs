@@ -114,7 +114,14 @@ pub async fn run(ctx: &Context) -> Result<()> {
     )
 }
 
+/// One level's figures. The hit ratio is the gateway's own (its /metrics); a gateway without
+/// gatebench's metrics (kube-rbac-proxy, an external one) gets it from the API server's exact
+/// TokenReview count instead: one review per miss.
 fn point(fraction: f64, d: &ServerCounts, requests: usize) -> ChurnPoint {
+    let reviews = d.tokenreviews();
+    let from_api_server = reviews
+        .filter(|_| requests > 0)
+        .map(|n| 1.0 - (n as f64 / requests as f64).min(1.0));
     ChurnPoint {
         churn_fraction: fraction,
         requests: requests as u64,
@@ -122,14 +129,36 @@ fn point(fraction: f64, d: &ServerCounts, requests: usize) -> ChurnPoint {
             .token_cache
             .as_ref()
             .and_then(|c| c.hit_ratio())
+            .or(from_api_server)
             .unwrap_or(0.0),
-        tokenreviews: d.tokenreviews().unwrap_or(0),
+        tokenreviews: reviews.unwrap_or(0),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_gateway_metrics_the_hit_ratio_comes_from_the_api_servers_reviews() {
+        // The API server was scraped (its throttling counter is present), the gateway was not.
+        let mut d = ServerCounts {
+            apiserver_throttled: Some(0),
+            ..Default::default()
+        };
+        d.apiserver_calls.insert("tokenreviews".into(), 20);
+        assert!((point(0.1, &d, 200).token_hit_ratio - 0.9).abs() < 1e-12);
+        assert_eq!(
+            point(0.1, &ServerCounts::default(), 200).token_hit_ratio,
+            0.0
+        );
+        d.token_cache = Some(crate::results::CacheCounts { hits: 3, misses: 1 });
+        assert_eq!(
+            point(0.1, &d, 200).token_hit_ratio,
+            0.75,
+            "the gateway's own first"
+        );
+    }
 
     #[test]
     fn fresh_fraction_is_exact() {

@@ -195,15 +195,36 @@ async fn measured_slot(
     round: usize,
 ) -> Result<(PhaseOutcome, ServerCounts, Option<f64>)> {
     let before = Counters::scrape(&pair.sources).await?;
-    let cpu_before = pair.spec.pid.and_then(pid_cpu_secs_precise);
+    let cpu_before = cpu_secs(&pair.spec);
     let seed = (round as u64) << 8 | pair.spec.mode.len() as u64;
     let out = slot_phase(ctx, pair, rate, length, users, seed).await?;
-    let cpu_after = pair.spec.pid.and_then(pid_cpu_secs_precise);
+    let cpu_after = cpu_secs(&pair.spec);
     let after = Counters::scrape(&pair.sources).await?;
     let mut server = after.since(&before);
-    let cpu = cpu_before.zip(cpu_after).map(|(a, b)| (b - a).max(0.0));
+    let used = |pick: fn((Option<f64>, Option<f64>)) -> Option<f64>| {
+        pick(cpu_before)
+            .zip(pick(cpu_after))
+            .map(|(a, b)| (b - a).max(0.0))
+    };
+    let cpu = used(|(all, _)| all);
     server.gateway_cpu_secs = cpu;
+    server.upstream_cpu_secs = used(|(_, upstream)| upstream);
     Ok((out, server, cpu))
+}
+
+/// CPU seconds of a target: all its processes summed (None when there are none or one is
+/// unreadable), and its upstream's alone.
+fn cpu_secs(spec: &PairTarget) -> (Option<f64>, Option<f64>) {
+    let upstream = spec.upstream_pid.and_then(pid_cpu_secs_precise);
+    let all = match spec.pids.as_slice() {
+        [] => None,
+        pids => pids
+            .iter()
+            .map(|&p| pid_cpu_secs_precise(p))
+            .chain(spec.upstream_pid.map(|_| upstream))
+            .sum(),
+    };
+    (all, upstream)
 }
 
 /// Appends a phase's (identity, µs since `origin`) sends to the mode's log.

@@ -24,11 +24,11 @@ pub fn revocation_delay(results: &Results) -> Chart {
         .into_iter()
         .flat_map(|mode| {
             figures::runs_of(results, Scenario::Revocation, &mode)
-                .filter_map(|(_, l)| l.revocation.clone())
-                .map(|rev| Bar {
+                .filter_map(|(run, l)| Some((run, l.revocation.clone()?)))
+                .map(|(run, rev)| Bar {
                     label: format!("{mode} ({})", rev.method),
                     secs_real: figures::revocation_real_secs(
-                        &mode,
+                        run,
                         &rev.method,
                         rev.delay_ms.unwrap_or(rev.observed_for_ms),
                         scale,

@@ -9,8 +9,8 @@ const OUTAGE_SHARE: f64 = 0.99;
 
 pub(crate) fn revocation(r: &Results) -> Claim {
     let (claim, note) = ("revocation delay", "up to the cache TTL (5 min)");
-    let Some(rev) =
-        figures::runs_of(r, Scenario::Revocation, "cached").find_map(|(_, l)| l.revocation.clone())
+    let Some((run, rev)) = figures::runs_of(r, Scenario::Revocation, "cached")
+        .find_map(|(run, l)| Some((run, l.revocation.clone()?)))
     else {
         return not_measured(claim, note, "no cached revocation run");
     };
@@ -18,7 +18,7 @@ pub(crate) fn revocation(r: &Results) -> Claim {
     let ttl = r.settings.token_ttl_secs_real;
     match rev.delay_ms {
         Some(ms) => {
-            let real = figures::revocation_real_secs("cached", &rev.method, ms, scale);
+            let real = figures::revocation_real_secs(run, &rev.method, ms, scale);
             Claim {
                 claim,
                 in_the_note: note,
@@ -32,7 +32,7 @@ pub(crate) fn revocation(r: &Results) -> Claim {
         }
         None => {
             let observed =
-                figures::revocation_real_secs("cached", &rev.method, rev.observed_for_ms, scale);
+                figures::revocation_real_secs(run, &rev.method, rev.observed_for_ms, scale);
             if observed >= ttl {
                 Claim {
                     claim,

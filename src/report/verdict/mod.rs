@@ -82,7 +82,12 @@ struct Decision {
 /// Computes the verdict from measured values (pure).
 pub fn verdict(results: &Results) -> Verdict {
     let inputs = Inputs::gather(results);
-    let d = decide(results, &inputs);
+    let mut d = decide(results, &inputs);
+    if d.branch == Branch::KeepTokenReview
+        && let Some(peer) = text::off_the_shelf(results)
+    {
+        d.sentence = format!("{} {peer}", d.sentence);
+    }
     let mut list = inputs.into_list();
     list.extend(d.extra);
     for input in &mut list {
