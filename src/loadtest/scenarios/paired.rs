@@ -201,14 +201,11 @@ async fn measured_slot(
     let cpu_after = cpu_secs(&pair.spec);
     let after = Counters::scrape(&pair.sources).await?;
     let mut server = after.since(&before);
-    let used = |pick: fn((Option<f64>, Option<f64>)) -> Option<f64>| {
-        pick(cpu_before)
-            .zip(pick(cpu_after))
-            .map(|(a, b)| (b - a).max(0.0))
-    };
-    let cpu = used(|(all, _)| all);
+    let used =
+        |before: Option<f64>, after: Option<f64>| before.zip(after).map(|(a, b)| (b - a).max(0.0));
+    let cpu = used(cpu_before.0, cpu_after.0);
     server.gateway_cpu_secs = cpu;
-    server.upstream_cpu_secs = used(|(_, upstream)| upstream);
+    server.upstream_cpu_secs = used(cpu_before.1, cpu_after.1);
     Ok((out, server, cpu))
 }
 
