@@ -151,6 +151,7 @@ fn skips_cert_modes_crl_revocation_and_handshakes_only() {
             slo_p99_us: 2000,
             // The in-cluster gateway is one Deployment: steady runs one mode at a time.
             paired: false,
+            apiserver_token_cache_secs: 10.0,
         },
     );
     let mut ran = 0;

@@ -31,6 +31,10 @@ pub struct MatrixInput {
     pub slo_p99_us: u64,
     /// Steady runs as paired comparisons of every mode at once (needs a local gateway per mode).
     pub paired: bool,
+    /// How long the target API server itself keeps accepting a revoked token (kube-apiserver
+    /// caches successful token authentications 10 s; the stand-in does not), in seconds: the
+    /// revocation runs watch that much longer.
+    pub apiserver_token_cache_secs: f64,
 }
 
 /// The whole matrix for a profile, in run order.
@@ -118,7 +122,12 @@ pub fn plan(spec: &ProfileSpec, input: &MatrixInput) -> Vec<RunPlan> {
             &[Tokenreview, Cached, Jwks, Mtls, KubeRbacProxy, External],
         );
         for mode in modes {
-            plans.push(revocation(spec, mode, input.expected_rps));
+            plans.push(revocation(
+                spec,
+                mode,
+                input.expected_rps,
+                input.apiserver_token_cache_secs,
+            ));
         }
     }
     if wanted(Scenario::Outage) {

@@ -104,6 +104,13 @@ pub async fn decide(opts: Options) -> Result<Finished> {
             slo_p99_us: opts.slo_p99_us,
             // One Deployment cannot be several gateways at once.
             paired: opts.gateway == Placement::Local,
+            apiserver_token_cache_secs: match opts.target {
+                Target::Embedded => 0.0,
+                // kube-apiserver's built-in token success cache (not a flag): 10 s.
+                Target::KubeApiserver | Target::Kubeconfig(_) => {
+                    crate::kubeapiserver::TOKEN_SUCCESS_CACHE_SECS
+                }
+            },
         },
     );
     let dirs = output::Dirs::create(&opts.out)?;

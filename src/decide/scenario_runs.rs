@@ -150,11 +150,18 @@ pub fn cold_burst(spec: &ProfileSpec, mode: Mode) -> RunPlan {
     run
 }
 
-pub fn revocation(spec: &ProfileSpec, mode: Mode, rate: f64) -> RunPlan {
-    // Warm the cache first, then watch long enough to see it expire: the TTL plus a margin.
+/// `apiserver_cache_secs`: how long the API server itself may keep accepting the revoked token.
+pub fn revocation(spec: &ProfileSpec, mode: Mode, rate: f64, apiserver_cache_secs: f64) -> RunPlan {
+    // Warm the cache first, then watch long enough to see it expire: the TTL plus a margin, plus
+    // the API server's own cache for a revoked ServiceAccount (a CRL never asks it).
     let ttl = token_ttl_secs(spec, mode);
     let revoke_after_secs = 1.0_f64.min(ttl / 2.0);
-    let window_secs = revoke_after_secs + (ttl * 1.4).max(2.0);
+    let server_lag = if mode == Mode::Mtls {
+        0.0
+    } else {
+        apiserver_cache_secs * 1.2
+    };
+    let window_secs = revoke_after_secs + (ttl * 1.4).max(2.0) + server_lag;
     let id = format!("revocation/{}", mode.as_str());
     let mut run = base(
         Scenario::Revocation,
@@ -190,6 +197,10 @@ pub fn revocation(spec: &ProfileSpec, mode: Mode, rate: f64) -> RunPlan {
     // The report scales only the part of the delay the cache accounts for.
     if !crl {
         run.params.insert("token_ttl_secs".into(), json!(ttl));
+        run.params.insert(
+            "apiserver_token_cache_secs".into(),
+            json!(apiserver_cache_secs),
+        );
     }
     run
 }

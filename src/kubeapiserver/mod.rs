@@ -10,6 +10,11 @@ pub mod supervisor;
 
 use std::path::PathBuf;
 
+/// How long kube-apiserver keeps a successful token authentication (its built-in
+/// `TokenSuccessCacheTTL`, pkg/kubeapiserver/options/authentication.go; no flag sets it): a
+/// revoked ServiceAccount's token is accepted by TokenReview for up to this long.
+pub const TOKEN_SUCCESS_CACHE_SECS: f64 = 10.0;
+
 pub use locate::{Binaries, INSTALL_SCRIPT, K8S_VERSION, Versions};
 pub use supervisor::{ControlPlane, Options};
 

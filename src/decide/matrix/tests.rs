@@ -10,6 +10,7 @@ fn input(modes: &[Mode]) -> MatrixInput {
         growth_rps: 1000.0,
         slo_p99_us: 2000,
         paired: true,
+        apiserver_token_cache_secs: 0.0,
     }
 }
 
@@ -200,4 +201,21 @@ fn kube_rbac_proxy_runs_every_scenario_but_handshakes_in_real_time() {
         .find(|p| p.id.contains("client-qps"))
         .expect("the client-QPS throttle run");
     assert_eq!(qps.client_qps, Some((50, 100)));
+}
+
+#[test]
+fn revocation_watches_past_a_real_api_servers_own_token_cache() {
+    let spec = ProfileSpec::of(Profile::Quick);
+    let id = |plans: &[RunPlan], id: &str| plans.iter().find(|p| p.id == id).unwrap().duration_secs;
+    let stand_in = plan(&spec, &input(&[Mode::Cached, Mode::Mtls]));
+    let mut real = input(&[Mode::Cached, Mode::Mtls]);
+    real.apiserver_token_cache_secs = 10.0;
+    let real = plan(&spec, &real);
+    let extra = id(&real, "revocation/cached") - id(&stand_in, "revocation/cached");
+    assert!(extra >= 10.0, "{extra}");
+    // A CRL never asks the API server.
+    assert_eq!(
+        id(&real, "revocation/mtls"),
+        id(&stand_in, "revocation/mtls")
+    );
 }
