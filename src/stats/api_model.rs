@@ -124,7 +124,7 @@ pub fn simulated_misses(requests: impl IntoIterator<Item = (usize, u64)>, ttl_us
 
 /// [`simulated_misses`] counting only the misses at or after `from_us`: earlier requests (a
 /// warm-up) fill the cache but are not part of the measured window.
-pub fn simulated_misses_from(
+fn simulated_misses_from(
     requests: impl IntoIterator<Item = (usize, u64)>,
     ttl_us: u64,
     from_us: u64,

@@ -267,7 +267,7 @@ fn model_checks(models: &[ModelSpec], logs: &BTreeMap<String, ModeLog>) -> Vec<M
         .iter()
         .map(|(m, l)| (m.as_str(), (l.sends.as_slice(), &whole[m.as_str()])))
         .collect();
-    super::paired_model::checks(models, &view, 0)
+    super::paired_model::checks(models, &view)
 }
 
 /// One summary per mode (its slots pooled, interval log beside it) inside the run's summary.
