@@ -185,7 +185,10 @@ pub fn render(results: &Results) -> String {
     out.push_str(&format!(
         "<p class=\"note\">Auth API calls are TokenReviews + SubjectAccessReviews counted by the API \
          server. For modes with a TTL cache they are divided by the time-scale factor ({}) to give \
-         real-time figures; for tokenreview and none they follow the request rate and are not scaled.</p>",
+         real-time figures; for tokenreview and none they follow the request rate and are not scaled. \
+         A token-cache hit ratio of n/a for a caching gateway means it exposes no gatebench metrics \
+         (kube-rbac-proxy; an external gateway without --gateway-metrics): its calls above are \
+         still the API server's count.</p>",
         esc(&figures::time_scale(results).to_string())
     ));
     if figures::with_data(results).any(|(run, _)| run.mode == "kube-rbac-proxy") {
