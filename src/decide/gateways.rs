@@ -170,7 +170,8 @@ async fn start_kube_rbac_proxy(ctx: &Context, plan: &RunPlan) -> Result<LocalGat
     // between, so a proxy that exits at start-up is tried once more on a new port.
     let mut last = None;
     for _ in 0..2 {
-        let port = free_loopback_port()?;
+        let port = crate::kubeapiserver::supervisor::free_loopback_port()
+            .map_err(|source| Error::FreePort { source })?;
         let args = kube_rbac_proxy_args(ctx, plan, port, &upstream.url, &config);
         let spec = Spec::new("kube-rbac-proxy", &program, args, &log);
         let mut process = Managed::start(&spec)?;
@@ -228,13 +229,6 @@ async fn wait_accepting(process: &mut Managed, port: u16) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn free_loopback_port() -> Result<u16> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|source| Error::FreePort { source })
 }
 
 /// kube-rbac-proxy's authorization: the same SubjectAccessReview as the reference gateway's

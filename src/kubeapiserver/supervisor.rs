@@ -380,10 +380,16 @@ fn log_tail(log: &Path) -> String {
     lines[lines.len().saturating_sub(LINES)..].join("\n")
 }
 
-/// A loopback port free right now (the child binds it a moment later, as envtest does).
+/// A loopback port free right now (the child binds it a moment later, as envtest does; another
+/// process could take it in between, so callers of a child that fails to bind may retry).
+pub fn free_loopback_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
 fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(Error::Port)?;
-    Ok(listener.local_addr().map_err(Error::Port)?.port())
+    free_loopback_port().map_err(Error::Port)
 }
 
 fn fresh_temp_dir() -> Result<PathBuf> {
