@@ -47,16 +47,19 @@ pub fn plan(spec: &ProfileSpec, input: &MatrixInput) -> Vec<RunPlan> {
             input.scenarios.contains(&s)
         }
     };
-    // Quick keeps the secondary modes of each scenario out to stay within its time budget.
-    let among = |broad: &[Mode], quick: &[Mode]| -> Vec<Mode> {
+    // Quick keeps the secondary gateway modes of each scenario out to stay within its time
+    // budget. Peers (kube-rbac-proxy, an external gateway) are only there when asked for, and
+    // then run every scenario that takes them.
+    let among_modes = |broad: &[Mode], quick: &[Mode], peers: bool| -> Vec<Mode> {
         let among = if spec.broad { broad } else { quick };
         input
             .modes
             .iter()
             .copied()
-            .filter(|m| among.contains(m))
+            .filter(|m| among.contains(m) || (peers && m.is_peer()))
             .collect()
     };
+    let among = |broad: &[Mode], quick: &[Mode]| among_modes(broad, quick, true);
     use Mode::*;
     let mut plans = Vec::new();
     if wanted(Scenario::Steady) {
@@ -75,51 +78,28 @@ pub fn plan(spec: &ProfileSpec, input: &MatrixInput) -> Vec<RunPlan> {
     if wanted(Scenario::Saturation) {
         // The floor first: the others' steps are judged against its steps.
         let modes = among(
-            &[
-                None,
-                Tokenreview,
-                Cached,
-                Jwks,
-                Mtls,
-                Hybrid,
-                KubeRbacProxy,
-                External,
-            ],
-            &[None, Cached, Mtls, KubeRbacProxy, External],
+            &[None, Tokenreview, Cached, Jwks, Mtls, Hybrid],
+            &[None, Cached, Mtls],
         );
         for mode in modes {
             plans.push(saturation(spec, mode, input.slo_p99_us));
         }
     }
     if wanted(Scenario::Churn) {
-        for mode in among(
-            &[Cached, Hybrid, Jwks, KubeRbacProxy, External],
-            &[Cached, KubeRbacProxy, External],
-        ) {
+        for mode in among(&[Cached, Hybrid, Jwks], &[Cached]) {
             plans.push(churn(spec, mode, input.expected_rps));
         }
     }
     if wanted(Scenario::ColdBurst) {
-        let modes = among(
-            &[Tokenreview, Cached, Jwks, Hybrid, KubeRbacProxy, External],
-            &[Tokenreview, Cached, KubeRbacProxy, External],
-        );
+        let modes = among(&[Tokenreview, Cached, Jwks, Hybrid], &[Tokenreview, Cached]);
         for mode in modes {
             plans.push(cold_burst(spec, mode));
         }
     }
     if wanted(Scenario::Revocation) {
         let modes = among(
-            &[
-                Tokenreview,
-                Cached,
-                Jwks,
-                Mtls,
-                Hybrid,
-                KubeRbacProxy,
-                External,
-            ],
-            &[Tokenreview, Cached, Jwks, Mtls, KubeRbacProxy, External],
+            &[Tokenreview, Cached, Jwks, Mtls, Hybrid],
+            &[Tokenreview, Cached, Jwks, Mtls],
         );
         for mode in modes {
             plans.push(revocation(
@@ -132,24 +112,22 @@ pub fn plan(spec: &ProfileSpec, input: &MatrixInput) -> Vec<RunPlan> {
     }
     if wanted(Scenario::Outage) {
         let modes = among(
-            &[Tokenreview, Cached, Jwks, Hybrid, KubeRbacProxy, External],
-            &[Tokenreview, Cached, Jwks, KubeRbacProxy, External],
+            &[Tokenreview, Cached, Jwks, Hybrid],
+            &[Tokenreview, Cached, Jwks],
         );
         for mode in modes {
             plans.push(outage(spec, mode, input.expected_rps));
         }
     }
     if wanted(Scenario::Throttle) {
-        for mode in among(
-            &[Tokenreview, Cached, KubeRbacProxy, External],
-            &[Tokenreview, Cached, KubeRbacProxy, External],
-        ) {
+        for mode in among(&[Tokenreview, Cached], &[Tokenreview, Cached]) {
             plans.push(throttle_client_qps(spec, mode));
             plans.push(throttle_inflight(spec, mode));
         }
     }
     if wanted(Scenario::Handshake) {
-        for mode in among(&[Cached, Mtls], &[Cached, Mtls]) {
+        // A TLS handshake's cost is measured on gatebench's own listener only.
+        for mode in among_modes(&[Cached, Mtls], &[Cached, Mtls], false) {
             plans.push(handshake(spec, mode, input.expected_rps));
         }
     }

@@ -42,9 +42,14 @@ impl Mode {
         })
     }
 
+    /// A gateway other than gatebench's reference gateway (kube-rbac-proxy, the user's own).
+    pub fn is_peer(self) -> bool {
+        self.auth().is_none()
+    }
+
     /// Whether gatebench sets this gateway's cache TTLs (and so can run them scaled).
     pub fn ttls_scale(self) -> bool {
-        self.auth().is_some()
+        !self.is_peer()
     }
 }
 
@@ -84,6 +89,8 @@ mod tests {
         );
         assert_eq!(Mode::KubeRbacProxy.auth(), Option::None);
         assert!(!Mode::KubeRbacProxy.ttls_scale());
+        assert!(Mode::KubeRbacProxy.is_peer() && Mode::External.is_peer());
+        assert!(!Mode::Cached.is_peer());
         // `external` comes from --gateway external:URL only.
         assert!(Mode::from_str("external", false).is_err());
         assert_eq!(Mode::External.as_str(), "external");

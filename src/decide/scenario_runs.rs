@@ -156,11 +156,8 @@ pub fn revocation(spec: &ProfileSpec, mode: Mode, rate: f64, apiserver_cache_sec
     // the API server's own cache for a revoked ServiceAccount (a CRL never asks it).
     let ttl = token_ttl_secs(spec, mode);
     let revoke_after_secs = 1.0_f64.min(ttl / 2.0);
-    let server_lag = if mode == Mode::Mtls {
-        0.0
-    } else {
-        apiserver_cache_secs * 1.2
-    };
+    let crl = mode == Mode::Mtls;
+    let server_lag = if crl { 0.0 } else { apiserver_cache_secs * 1.2 };
     let window_secs = revoke_after_secs + (ttl * 1.4).max(2.0) + server_lag;
     let id = format!("revocation/{}", mode.as_str());
     let mut run = base(
@@ -171,7 +168,6 @@ pub fn revocation(spec: &ProfileSpec, mode: Mode, rate: f64, apiserver_cache_sec
         window_secs,
         spec,
     );
-    let crl = mode == Mode::Mtls;
     run.needs_crl = crl;
     run.load.revoke = if crl {
         RevokeMethod::Crl
