@@ -121,7 +121,7 @@ fn spread_rows(c: &Comparison) -> Vec<Vec<String>> {
 fn upstream_notes(results: &Results, c: &Comparison) -> Vec<String> {
     figures::with_data(results)
         .filter(|(run, _)| {
-            run.params.contains_key("paired_with") && run.offered_rps == c.offered_rps
+            run.params.get("paired_with").and_then(|v| v.as_str()) == Some(c.id.as_str())
         })
         .filter_map(|(run, load)| {
             let upstream = load.server.upstream_cpu_secs?;
