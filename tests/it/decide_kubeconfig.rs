@@ -11,18 +11,7 @@ use std::time::Duration;
 fn kubeconfig_target_measures_through_the_api_and_skips_fault_scenarios() {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("cluster.kubeconfig");
-    let kc = kubeconfig.display().to_string();
-    let _apiserver = Server::start(
-        &[
-            "apiserver",
-            "--listen",
-            "127.0.0.1:0",
-            "--kubeconfig-out",
-            &kc,
-        ],
-        dir.path(),
-        "apiserver",
-    );
+    let _apiserver = Server::stand_in(dir.path(), &kubeconfig);
 
     let out = dir.path().join("reports");
     let mut cmd = gatebench();
@@ -39,13 +28,7 @@ fn kubeconfig_target_measures_through_the_api_and_skips_fault_scenarios() {
         .arg(format!("kubeconfig:{}", kubeconfig.display()))
         .arg("--out")
         .arg(&out);
-    let mut child = spawn_logged(cmd, dir.path(), "decide");
-    let status = wait_with_deadline(&mut child, Duration::from_secs(120), "decide");
-    assert!(
-        status.success(),
-        "decide failed: {}",
-        logs(dir.path(), "decide")
-    );
+    decide_succeeds(cmd, dir.path(), Duration::from_secs(120));
 
     let results = read_results(&out);
     assert_eq!(

@@ -25,17 +25,7 @@ fn an_external_gateway_is_measured_beside_the_floor_with_api_calls_from_the_api_
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("cluster.kubeconfig");
     let kc = kubeconfig.display().to_string();
-    let _apiserver = Server::start(
-        &[
-            "apiserver",
-            "--listen",
-            "127.0.0.1:0",
-            "--kubeconfig-out",
-            &kc,
-        ],
-        dir.path(),
-        "apiserver",
-    );
+    let _apiserver = Server::stand_in(dir.path(), &kubeconfig);
     // The user's gateway: its own process, its own (admin) credentials, plain HTTP.
     let gateway = Server::start(
         &[
@@ -66,13 +56,7 @@ fn an_external_gateway_is_measured_beside_the_floor_with_api_calls_from_the_api_
         .args(["--gateway-pid", &gateway.pid().to_string()])
         .arg("--out")
         .arg(&out);
-    let mut child = spawn_logged(cmd, dir.path(), "decide");
-    let status = wait_with_deadline(&mut child, Duration::from_secs(180), "decide");
-    assert!(
-        status.success(),
-        "decide failed: {}",
-        logs(dir.path(), "decide")
-    );
+    decide_succeeds(cmd, dir.path(), Duration::from_secs(180));
 
     let results = read_results(&out);
     assert_eq!(
@@ -130,13 +114,7 @@ fn kube_rbac_proxy_runs_as_a_mode_with_its_own_ttls_and_both_processes_cpu() {
     .args(["--expected-rps", "50", "--growth-rps", "50"])
     .arg("--out")
     .arg(&out);
-    let mut child = spawn_logged(cmd, dir.path(), "decide");
-    let status = wait_with_deadline(&mut child, Duration::from_secs(180), "decide");
-    assert!(
-        status.success(),
-        "decide failed: {}",
-        logs(dir.path(), "decide")
-    );
+    decide_succeeds(cmd, dir.path(), Duration::from_secs(180));
 
     let results = read_results(&out);
     assert_eq!(

@@ -144,6 +144,14 @@ pub fn processes_mentioning(needle: &str) -> Vec<u32> {
         .collect()
 }
 
+/// Runs `cmd` (a `gatebench decide ...`) with its output logged under `dir`, and fails the test
+/// with those logs unless it exits 0 within `limit`.
+pub fn decide_succeeds(cmd: Command, dir: &Path, limit: Duration) {
+    let mut child = spawn_logged(cmd, dir, "decide");
+    let status = wait_with_deadline(&mut child, limit, "decide");
+    assert!(status.success(), "decide failed: {}", logs(dir, "decide"));
+}
+
 /// A `gatebench` server child (stand-in, gateway) started by a test, killed however it ends.
 pub struct Server {
     child: Child,
@@ -184,6 +192,20 @@ impl Server {
             .unwrap_or_else(|_| panic!("{name} reports listening"));
         server.listening = serde_json::from_str(&line).expect("a JSON listening line");
         server
+    }
+
+    /// The stand-in API server on a free loopback port, its admin kubeconfig written to
+    /// `kubeconfig`.
+    pub fn stand_in(dir: &Path, kubeconfig: &Path) -> Server {
+        let kc = kubeconfig.display().to_string();
+        let args = [
+            "apiserver",
+            "--listen",
+            "127.0.0.1:0",
+            "--kubeconfig-out",
+            &kc,
+        ];
+        Server::start(&args, dir, "apiserver")
     }
 
     pub fn pid(&self) -> u32 {
